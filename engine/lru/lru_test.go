@@ -1,0 +1,918 @@
+package lru
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// String is a Value whose size is its length in bytes.
+type String string
+
+func (s String) Len() int { return len(s) }
+
+// base is the fake clock's starting instant in the expiry tests.
+var base = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// recorder collects the keys passed to OnEvicted, in call order.
+type recorder struct{ keys []string }
+
+func (r *recorder) onEvicted(key string, _ Value) { r.keys = append(r.keys, key) }
+
+// newClockCache returns a cache with the given budget whose OnEvicted feeds
+// the returned recorder and whose clock reads *now.
+func newClockCache(maxBytes int64, now *time.Time) (*Cache, *recorder) {
+	rec := &recorder{}
+	c := New(maxBytes, rec.onEvicted)
+	c.Now = func() time.Time { return *now }
+	return c, rec
+}
+
+// checkInvariants verifies the cache's internal bookkeeping: the map and the
+// list hold the same entries and nbytes is the sum of their sizes.
+func checkInvariants(t *testing.T, c *Cache) {
+	t.Helper()
+	if got, want := len(c.items), c.ll.Len(); got != want {
+		t.Errorf("len(items) = %d, want ll.Len() = %d", got, want)
+	}
+	var sum int64
+	for el := c.ll.Front(); el != nil; el = el.Next() {
+		e := el.Value.(*entry)
+		sum += int64(len(e.key) + e.value.Len())
+		if c.items[e.key] != el {
+			t.Errorf("items[%q] does not point at its list element", e.key)
+		}
+	}
+	if got := c.Bytes(); got != sum {
+		t.Errorf("Bytes() = %d, want sum of len(key)+value.Len() = %d", got, sum)
+	}
+	if c.maxBytes > 0 && c.Bytes() > c.maxBytes {
+		t.Errorf("Bytes() = %d, over budget %d", c.Bytes(), c.maxBytes)
+	}
+}
+
+// checkGet checks that Get(key) returns want, or misses if wantOK is false.
+func checkGet(t *testing.T, c *Cache, key string, want String, wantOK bool) {
+	t.Helper()
+	v, ok := c.Get(key)
+	switch {
+	case ok != wantOK:
+		t.Errorf("Get(%q) ok = %v, want %v", key, ok, wantOK)
+	case ok && v != want:
+		t.Errorf("Get(%q) = %q, want %q", key, v, want)
+	case !ok && v != nil:
+		t.Errorf("Get(%q) = %q on a miss, want nil", key, v)
+	}
+}
+
+func checkLenBytes(t *testing.T, c *Cache, wantLen int, wantBytes int64) {
+	t.Helper()
+	if got := c.Len(); got != wantLen {
+		t.Errorf("Len() = %d, want %d", got, wantLen)
+	}
+	if got := c.Bytes(); got != wantBytes {
+		t.Errorf("Bytes() = %d, want %d", got, wantBytes)
+	}
+}
+
+func checkEvicted(t *testing.T, rec *recorder, want ...string) {
+	t.Helper()
+	if !slices.Equal(rec.keys, want) {
+		t.Errorf("OnEvicted saw %q, want %q", rec.keys, want)
+	}
+}
+
+// TestAddEvictsOldest is the design doc's removal case: the budget holds the
+// first two entries exactly, so the third pushes out the first.
+func TestAddEvictsOldest(t *testing.T) {
+	k1, k2, k3 := "key1", "key2", "k3"
+	v1, v2, v3 := "value1", "value2", "v3"
+	c := New(int64(len(k1+k2+v1+v2)), nil)
+	c.Add(k1, String(v1))
+	c.Add(k2, String(v2))
+	c.Add(k3, String(v3))
+
+	checkGet(t, c, k1, "", false)
+	checkGet(t, c, k2, String(v2), true)
+	checkGet(t, c, k3, String(v3), true)
+	if got := c.Len(); got != 2 {
+		t.Errorf("Len() = %d, want 2", got)
+	}
+}
+
+// TestOnEvicted is the design doc's callback case: key1 fills the budget on
+// its own, so k2 pushes it out, and k4 later pushes out k2.
+func TestOnEvicted(t *testing.T) {
+	rec := &recorder{}
+	c := New(10, rec.onEvicted)
+	c.Add("key1", String("123456"))
+	c.Add("k2", String("k2"))
+	c.Add("k3", String("k3"))
+	c.Add("k4", String("k4"))
+
+	checkEvicted(t, rec, "key1", "k2")
+	checkLenBytes(t, c, 2, 8)
+}
+
+func TestGet(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		key    string
+		want   String
+		wantOK bool
+	}{
+		{name: "hit", key: "a", want: "1", wantOK: true},
+		{name: "hit empty value", key: "empty", want: "", wantOK: true},
+		{name: "hit empty key", key: "", want: "nokey", wantOK: true},
+		{name: "miss", key: "b", wantOK: false},
+		{name: "miss prefix of a key", key: "emp", wantOK: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := New(0, nil)
+			c.Add("a", String("1"))
+			c.Add("empty", String(""))
+			c.Add("", String("nokey"))
+			checkGet(t, c, tt.key, tt.want, tt.wantOK)
+			checkLenBytes(t, c, 3, 2+5+5)
+		})
+	}
+}
+
+// TestGetMovesToFront checks that a Get makes its entry the most recently
+// used, so the next eviction takes the entry after it instead.
+func TestGetMovesToFront(t *testing.T) {
+	rec := &recorder{}
+	c := New(6, rec.onEvicted) // room for three 2-byte entries
+	c.Add("a", String("1"))
+	c.Add("b", String("2"))
+	c.Add("c", String("3"))
+	checkGet(t, c, "a", "1", true)
+	c.Add("d", String("4"))
+
+	checkEvicted(t, rec, "b")
+	checkGet(t, c, "a", "1", true)
+	checkGet(t, c, "b", "", false)
+	checkGet(t, c, "c", "3", true)
+	checkGet(t, c, "d", "4", true)
+}
+
+func TestAddUpdate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		maxBytes    int64
+		value       String // new value for "a", initially "1234"
+		wantBytes   int64
+		wantEvicted []string
+	}{
+		{name: "same size", maxBytes: 0, value: "abcd", wantBytes: 5 + 5 + 5},
+		{name: "grow", maxBytes: 0, value: "123456789", wantBytes: 10 + 5 + 5},
+		{name: "shrink", maxBytes: 0, value: "1", wantBytes: 2 + 5 + 5},
+		{name: "shrink to empty", maxBytes: 0, value: "", wantBytes: 1 + 5 + 5},
+		// "a" moves to the front when updated, so growing it past the budget
+		// evicts "b" and then "c", never "a" itself.
+		{name: "grow past budget", maxBytes: 15, value: "12345678", wantBytes: 9 + 5, wantEvicted: []string{"b"}},
+		{name: "grow to whole budget", maxBytes: 15, value: "12345678901234", wantBytes: 15, wantEvicted: []string{"b", "c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recorder{}
+			c := New(tt.maxBytes, rec.onEvicted)
+			c.Add("a", String("1234"))
+			c.Add("b", String("1234"))
+			c.Add("c", String("1234"))
+			checkLenBytes(t, c, 3, 15)
+
+			c.Add("a", tt.value)
+
+			checkEvicted(t, rec, tt.wantEvicted...)
+			checkLenBytes(t, c, 3-len(tt.wantEvicted), tt.wantBytes)
+			checkInvariants(t, c)
+			checkGet(t, c, "a", tt.value, true)
+		})
+	}
+}
+
+// TestAddTooLarge checks that an entry larger than the whole budget is
+// refused without emptying the cache to make room for it.
+func TestAddTooLarge(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		key     string
+		value   String
+		wantLen int
+	}{
+		// The budget is 10; "a", "b" and "c" take 2 bytes each.
+		{name: "new key", key: "big", value: "12345678", wantLen: 3},
+		{name: "new key one over budget", key: "x", value: "1234567890", wantLen: 3},
+		{name: "existing key drops old value", key: "b", value: "1234567890", wantLen: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recorder{}
+			c := New(10, rec.onEvicted)
+			c.Add("a", String("1"))
+			c.Add("b", String("2"))
+			c.Add("c", String("3"))
+
+			c.Add(tt.key, tt.value)
+
+			checkGet(t, c, tt.key, "", false)
+			for _, k := range []string{"a", "b", "c"} {
+				if k != tt.key {
+					checkGet(t, c, k, String(map[string]string{"a": "1", "b": "2", "c": "3"}[k]), true)
+				}
+			}
+			checkLenBytes(t, c, tt.wantLen, int64(2*tt.wantLen))
+			checkEvicted(t, rec)
+			checkInvariants(t, c)
+		})
+	}
+}
+
+// TestAddWholeBudget checks the boundary next to TestAddTooLarge: an entry
+// exactly as large as the budget is stored, evicting everything else.
+func TestAddWholeBudget(t *testing.T) {
+	rec := &recorder{}
+	c := New(10, rec.onEvicted)
+	c.Add("a", String("1"))
+	c.Add("b", String("2"))
+	c.Add("big", String("1234567"))
+
+	checkGet(t, c, "big", "1234567", true)
+	checkLenBytes(t, c, 1, 10)
+	checkEvicted(t, rec, "a", "b")
+}
+
+func TestNoLimit(t *testing.T) {
+	rec := &recorder{}
+	c := New(0, rec.onEvicted)
+	const n = 1000
+	var want int64
+	for i := range n {
+		k, v := fmt.Sprintf("key%d", i), String(strings.Repeat("v", i%50))
+		c.Add(k, v)
+		want += int64(len(k) + v.Len())
+	}
+
+	checkLenBytes(t, c, n, want)
+	checkEvicted(t, rec)
+	for i := range n {
+		checkGet(t, c, fmt.Sprintf("key%d", i), String(strings.Repeat("v", i%50)), true)
+	}
+}
+
+func TestRemove(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		keys      []string // removed in order
+		want      []bool
+		wantLen   int
+		wantBytes int64
+	}{
+		{name: "present", keys: []string{"a"}, want: []bool{true}, wantLen: 1, wantBytes: 3},
+		{name: "absent", keys: []string{"z"}, want: []bool{false}, wantLen: 2, wantBytes: 5},
+		{name: "twice", keys: []string{"bb", "bb"}, want: []bool{true, false}, wantLen: 1, wantBytes: 2},
+		{name: "all", keys: []string{"a", "bb"}, want: []bool{true, true}, wantLen: 0, wantBytes: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recorder{}
+			c := New(100, rec.onEvicted)
+			c.Add("a", String("1"))
+			c.Add("bb", String("2"))
+
+			for i, k := range tt.keys {
+				if got := c.Remove(k); got != tt.want[i] {
+					t.Errorf("Remove(%q) #%d = %v, want %v", k, i+1, got, tt.want[i])
+				}
+				checkGet(t, c, k, "", false)
+			}
+
+			checkLenBytes(t, c, tt.wantLen, tt.wantBytes)
+			checkEvicted(t, rec)
+			checkInvariants(t, c)
+		})
+	}
+}
+
+func TestRemoveOldestEmpty(t *testing.T) {
+	rec := &recorder{}
+	c := New(10, rec.onEvicted)
+	c.RemoveOldest()
+
+	checkLenBytes(t, c, 0, 0)
+	checkEvicted(t, rec)
+}
+
+func TestRemoveOldest(t *testing.T) {
+	rec := &recorder{}
+	c := New(0, rec.onEvicted)
+	c.Add("a", String("1"))
+	c.Add("b", String("2"))
+	checkGet(t, c, "a", "1", true) // "b" is now the oldest
+
+	c.RemoveOldest()
+	checkEvicted(t, rec, "b")
+	c.RemoveOldest()
+	checkEvicted(t, rec, "b", "a")
+	c.RemoveOldest()
+	checkEvicted(t, rec, "b", "a")
+	checkLenBytes(t, c, 0, 0)
+}
+
+func TestClear(t *testing.T) {
+	rec := &recorder{}
+	c := New(6, rec.onEvicted)
+	c.Add("a", String("1"))
+	c.Add("b", String("2"))
+
+	c.Clear()
+
+	checkLenBytes(t, c, 0, 0)
+	checkGet(t, c, "a", "", false)
+	checkGet(t, c, "b", "", false)
+	checkEvicted(t, rec)
+
+	// The cache stays usable and keeps its budget after Clear.
+	for _, k := range []string{"c", "d", "e", "f"} {
+		c.Add(k, String("1"))
+	}
+	checkLenBytes(t, c, 3, 6)
+	checkEvicted(t, rec, "c")
+	checkInvariants(t, c)
+}
+
+// TestExpiry checks Get and GetWithExpiry on either side of the expiry
+// instant: the entry is live strictly before it and gone from it on.
+func TestExpiry(t *testing.T) {
+	t.Parallel()
+	expire := base.Add(10 * time.Second)
+	tests := []struct {
+		name    string
+		advance time.Duration
+		wantOK  bool
+	}{
+		{name: "at add", advance: 0, wantOK: true},
+		{name: "before", advance: 9 * time.Second, wantOK: true},
+		{name: "1ns before", advance: 10*time.Second - 1, wantOK: true},
+		{name: "at", advance: 10 * time.Second, wantOK: false},
+		{name: "after", advance: time.Hour, wantOK: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := base
+			c, rec := newClockCache(0, &now)
+			c.AddWithExpiry("a", String("1"), expire)
+			c.Add("b", String("2"))
+			now = now.Add(tt.advance)
+
+			v, gotExpire, ok := c.GetWithExpiry("a")
+			if ok != tt.wantOK {
+				t.Fatalf("GetWithExpiry(%q) ok = %v, want %v", "a", ok, tt.wantOK)
+			}
+			if ok {
+				if v != String("1") {
+					t.Errorf("GetWithExpiry(%q) = %q, want %q", "a", v, "1")
+				}
+				if !gotExpire.Equal(expire) {
+					t.Errorf("GetWithExpiry(%q) expire = %v, want %v", "a", gotExpire, expire)
+				}
+				checkGet(t, c, "a", "1", true)
+				checkLenBytes(t, c, 2, 4)
+				checkEvicted(t, rec)
+				return
+			}
+			if v != nil || !gotExpire.IsZero() {
+				t.Errorf("GetWithExpiry(%q) = %v, %v on a miss, want nil, zero time", "a", v, gotExpire)
+			}
+			checkGet(t, c, "a", "", false)
+			checkLenBytes(t, c, 1, 2) // reclaimed on the first read
+			checkEvicted(t, rec, "a")
+			checkGet(t, c, "b", "2", true)
+		})
+	}
+}
+
+// TestGetExpired checks that a plain Get, not only GetWithExpiry, reclaims an
+// expired entry and reports it to OnEvicted exactly once.
+func TestGetExpired(t *testing.T) {
+	now := base
+	c, rec := newClockCache(0, &now)
+	c.AddWithExpiry("a", String("1"), base.Add(time.Second))
+	now = now.Add(time.Second)
+
+	checkGet(t, c, "a", "", false)
+	checkLenBytes(t, c, 0, 0)
+	checkGet(t, c, "a", "", false)
+	checkEvicted(t, rec, "a")
+}
+
+// TestExpiryRange checks expiries whose Unix nanosecond count is zero or
+// does not fit in an int64; each must behave like any other instant.
+func TestExpiryRange(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		now    time.Time
+		expire time.Time
+		wantOK bool
+	}{
+		{name: "epoch not reached", now: time.Unix(-1, 0), expire: time.Unix(0, 0), wantOK: true},
+		{name: "epoch reached", now: time.Unix(0, 0), expire: time.Unix(0, 0), wantOK: false},
+		{name: "year 3000", now: base, expire: time.Date(3000, time.January, 1, 0, 0, 0, 0, time.UTC), wantOK: true},
+		{name: "year 9999", now: base, expire: time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC), wantOK: true},
+		{name: "year 1600", now: base, expire: time.Date(1600, time.January, 1, 0, 0, 0, 0, time.UTC), wantOK: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := tt.now
+			c, _ := newClockCache(0, &now)
+			c.AddWithExpiry("a", String("1"), tt.expire)
+
+			_, gotExpire, ok := c.GetWithExpiry("a")
+			if ok != tt.wantOK {
+				t.Errorf("GetWithExpiry(%q) ok = %v at %v with expiry %v, want %v", "a", ok, tt.now, tt.expire, tt.wantOK)
+			}
+			if ok && !gotExpire.Equal(tt.expire) {
+				t.Errorf("GetWithExpiry(%q) expire = %v, want %v", "a", gotExpire, tt.expire)
+			}
+		})
+	}
+}
+
+func TestAddNeverExpires(t *testing.T) {
+	now := base
+	c, rec := newClockCache(0, &now)
+	c.Add("a", String("1"))
+	c.AddWithExpiry("b", String("2"), time.Time{})
+	now = now.Add(200 * 365 * 24 * time.Hour)
+
+	for _, k := range []string{"a", "b"} {
+		_, expire, ok := c.GetWithExpiry(k)
+		if !ok || !expire.IsZero() {
+			t.Errorf("GetWithExpiry(%q) = _, %v, %v, want _, zero time, true", k, expire, ok)
+		}
+	}
+	if got := c.Sweep(10); got != 0 {
+		t.Errorf("Sweep(10) = %d, want 0", got)
+	}
+	checkEvicted(t, rec)
+}
+
+// TestClockReadOnlyForExpiry checks that entries without an expiry never
+// consult the clock, so the common case does not pay for a time.Now call.
+func TestClockReadOnlyForExpiry(t *testing.T) {
+	reads := 0
+	c := New(0, nil)
+	c.Now = func() time.Time { reads++; return base }
+	c.Add("a", String("1"))
+	c.Get("a")
+	c.GetWithExpiry("a")
+	c.Add("a", String("2"))
+	c.Remove("a")
+	c.Remove("missing")
+	if reads != 0 {
+		t.Errorf("clock read %d times for entries without expiry, want 0", reads)
+	}
+
+	c.AddWithExpiry("b", String("1"), base.Add(time.Second))
+	c.Get("b")
+	if reads != 1 {
+		t.Errorf("clock read %d times for one Get of an expiring entry, want 1", reads)
+	}
+}
+
+// TestReAddReplacesExpiry checks that adding an existing key again sets its
+// expiry to the new one, whether later, earlier or none.
+func TestReAddReplacesExpiry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		first   time.Duration // expiry of the first add, after base
+		second  time.Duration // expiry of the second add; 0 means none
+		advance time.Duration
+		wantOK  bool
+	}{
+		{name: "extend", first: 10 * time.Second, second: time.Hour, advance: 20 * time.Second, wantOK: true},
+		{name: "shorten", first: time.Hour, second: 5 * time.Second, advance: 6 * time.Second, wantOK: false},
+		{name: "drop expiry", first: 10 * time.Second, second: 0, advance: time.Hour, wantOK: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := base
+			c, rec := newClockCache(0, &now)
+			c.AddWithExpiry("a", String("1"), base.Add(tt.first))
+			var second time.Time
+			if tt.second != 0 {
+				second = base.Add(tt.second)
+			}
+			c.AddWithExpiry("a", String("2"), second)
+			now = now.Add(tt.advance)
+
+			v, expire, ok := c.GetWithExpiry("a")
+			if ok != tt.wantOK {
+				t.Fatalf("GetWithExpiry(%q) ok = %v, want %v", "a", ok, tt.wantOK)
+			}
+			if !ok {
+				checkEvicted(t, rec, "a")
+				return
+			}
+			if v != String("2") {
+				t.Errorf("GetWithExpiry(%q) = %q, want %q", "a", v, "2")
+			}
+			if !expire.Equal(second) {
+				t.Errorf("GetWithExpiry(%q) expire = %v, want %v", "a", expire, second)
+			}
+			checkEvicted(t, rec)
+		})
+	}
+}
+
+// TestRemoveExpired checks that removing an expired entry that is still
+// stored reclaims it, reports false, and does not call OnEvicted.
+func TestRemoveExpired(t *testing.T) {
+	now := base
+	c, rec := newClockCache(0, &now)
+	c.AddWithExpiry("a", String("1"), base.Add(10*time.Second))
+	c.AddWithExpiry("b", String("2"), base.Add(20*time.Second))
+	now = now.Add(10 * time.Second)
+
+	if c.Remove("a") {
+		t.Errorf("Remove(%q) = true for an expired entry, want false", "a")
+	}
+	if !c.Remove("b") {
+		t.Errorf("Remove(%q) = false for a live entry, want true", "b")
+	}
+	checkLenBytes(t, c, 0, 0)
+	checkEvicted(t, rec)
+}
+
+// TestEvictExpiredForRoom checks that the budget evicts from the least
+// recently used end whether or not the entries there have expired, and
+// reports each to OnEvicted.
+func TestEvictExpiredForRoom(t *testing.T) {
+	now := base
+	c, rec := newClockCache(4, &now)
+	c.AddWithExpiry("a", String("1"), base.Add(time.Second))
+	c.Add("b", String("2"))
+	now = now.Add(time.Hour)
+	c.Add("c", String("3"))
+
+	checkEvicted(t, rec, "a")
+	checkLenBytes(t, c, 2, 4)
+}
+
+func TestSweep(t *testing.T) {
+	t.Parallel()
+	// From least to most recently used: a, c and e expire at base+5s, b
+	// never does and d expires at base+1h. The clock then reads base+10s.
+	tests := []struct {
+		name        string
+		n           int
+		wantEvicted []string
+	}{
+		{name: "negative", n: -1},
+		{name: "zero", n: 0},
+		{name: "one", n: 1, wantEvicted: []string{"a"}},
+		{name: "two", n: 2, wantEvicted: []string{"a"}},
+		{name: "three", n: 3, wantEvicted: []string{"a", "c"}},
+		{name: "four", n: 4, wantEvicted: []string{"a", "c"}},
+		{name: "all", n: 5, wantEvicted: []string{"a", "c", "e"}},
+		{name: "more than all", n: 100, wantEvicted: []string{"a", "c", "e"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := base
+			c, rec := newClockCache(0, &now)
+			soon, late := base.Add(5*time.Second), base.Add(time.Hour)
+			c.AddWithExpiry("a", String("1"), soon)
+			c.Add("b", String("2"))
+			c.AddWithExpiry("c", String("3"), soon)
+			c.AddWithExpiry("d", String("4"), late)
+			c.AddWithExpiry("e", String("5"), soon)
+			now = now.Add(10 * time.Second)
+
+			if got := c.Sweep(tt.n); got != len(tt.wantEvicted) {
+				t.Errorf("Sweep(%d) = %d, want %d", tt.n, got, len(tt.wantEvicted))
+			}
+			checkEvicted(t, rec, tt.wantEvicted...)
+			checkLenBytes(t, c, 5-len(tt.wantEvicted), int64(2*(5-len(tt.wantEvicted))))
+			checkInvariants(t, c)
+			// Sweep leaves the survivors in order: b is still the oldest
+			// live entry.
+			rec.keys = nil
+			c.RemoveOldest()
+			if want := []string{"b"}; len(tt.wantEvicted) > 0 && !slices.Equal(rec.keys, want) {
+				t.Errorf("RemoveOldest() after Sweep(%d) evicted %q, want %q", tt.n, rec.keys, want)
+			}
+		})
+	}
+}
+
+// model is a reference LRU cache kept deliberately simple: a slice ordered
+// from least to most recently used, with linear searches.
+type model struct {
+	maxBytes int64
+	order    []modelEntry
+	evicted  []string // key=value of each eviction, in order
+}
+
+type modelEntry struct {
+	key    string
+	value  String
+	expire time.Time
+}
+
+func (m *model) index(key string) int {
+	return slices.IndexFunc(m.order, func(e modelEntry) bool { return e.key == key })
+}
+
+func (m *model) bytes() int64 {
+	var n int64
+	for _, e := range m.order {
+		n += int64(len(e.key) + len(e.value))
+	}
+	return n
+}
+
+func (m *model) expired(e modelEntry, now time.Time) bool {
+	return !e.expire.IsZero() && !now.Before(e.expire)
+}
+
+func (m *model) evict(i int) {
+	e := m.order[i]
+	m.evicted = append(m.evicted, e.key+"="+string(e.value))
+	m.order = slices.Delete(m.order, i, i+1)
+}
+
+func (m *model) add(key string, value String, expire time.Time) {
+	i := m.index(key)
+	if i >= 0 {
+		m.order = slices.Delete(m.order, i, i+1)
+	}
+	if m.maxBytes > 0 && int64(len(key)+len(value)) > m.maxBytes {
+		return
+	}
+	m.order = append(m.order, modelEntry{key, value, expire})
+	for m.maxBytes > 0 && m.bytes() > m.maxBytes {
+		m.evict(0)
+	}
+}
+
+func (m *model) get(key string, now time.Time) (String, bool) {
+	i := m.index(key)
+	if i < 0 {
+		return "", false
+	}
+	e := m.order[i]
+	if m.expired(e, now) {
+		m.evict(i)
+		return "", false
+	}
+	m.order = append(slices.Delete(m.order, i, i+1), e)
+	return e.value, true
+}
+
+func (m *model) remove(key string, now time.Time) bool {
+	i := m.index(key)
+	if i < 0 {
+		return false
+	}
+	live := !m.expired(m.order[i], now)
+	m.order = slices.Delete(m.order, i, i+1)
+	return live
+}
+
+func (m *model) removeOldest() {
+	if len(m.order) > 0 {
+		m.evict(0)
+	}
+}
+
+func (m *model) sweep(n int, now time.Time) int {
+	evicted := 0
+	for i := 0; i < len(m.order) && n > 0; n-- {
+		if m.expired(m.order[i], now) {
+			m.evict(i)
+			evicted++
+		} else {
+			i++
+		}
+	}
+	return evicted
+}
+
+// TestAgainstModel runs thousands of random operations on a Cache and on the
+// reference model and checks after each one that they agree on every entry,
+// on recency order, on Len and Bytes, and on what OnEvicted was told.
+func TestAgainstModel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		maxBytes int64
+		seed     uint64
+	}{
+		{name: "no limit", maxBytes: 0, seed: 1},
+		{name: "budget 64", maxBytes: 64, seed: 2},
+		{name: "budget 16", maxBytes: 16, seed: 3}, // many refusals
+		{name: "budget 256", maxBytes: 256, seed: 4},
+	}
+	const steps = 5000
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(tt.seed, 0x5eed))
+			now := base
+			var got []string
+			c := New(tt.maxBytes, func(key string, value Value) {
+				got = append(got, key+"="+string(value.(String)))
+			})
+			c.Now = func() time.Time { return now }
+			m := &model{maxBytes: tt.maxBytes}
+
+			keys := make([]string, 24)
+			for i := range keys {
+				keys[i] = strings.Repeat("k", i%3+1) + fmt.Sprint(i)
+			}
+			randValue := func() String {
+				return String(strings.Repeat(string(rune('a'+r.IntN(26))), r.IntN(13)))
+			}
+			var history []string // the most recent operations, for failure messages
+			for step := range steps {
+				key := keys[r.IntN(len(keys))]
+				var op string
+				switch p := r.IntN(100); {
+				case p < 30:
+					v := randValue()
+					op = fmt.Sprintf("Add(%q, %q)", key, v)
+					c.Add(key, v)
+					m.add(key, v, time.Time{})
+				case p < 45:
+					v := randValue()
+					expire := now.Add(time.Duration(r.IntN(6)) * time.Second)
+					op = fmt.Sprintf("AddWithExpiry(%q, %q, now+%v)", key, v, expire.Sub(now))
+					c.AddWithExpiry(key, v, expire)
+					m.add(key, v, expire)
+				case p < 65:
+					op = fmt.Sprintf("Get(%q)", key)
+					v, ok := c.Get(key)
+					wantV, wantOK := m.get(key, now)
+					if ok != wantOK || ok && v != wantV {
+						t.Errorf("step %d: Get(%q) = %v, %v, want %q, %v", step, key, v, ok, wantV, wantOK)
+					}
+				case p < 72:
+					op = fmt.Sprintf("GetWithExpiry(%q)", key)
+					var wantExpire time.Time
+					if i := m.index(key); i >= 0 {
+						wantExpire = m.order[i].expire
+					}
+					v, expire, ok := c.GetWithExpiry(key)
+					wantV, wantOK := m.get(key, now)
+					if !wantOK {
+						wantExpire = time.Time{}
+					}
+					if ok != wantOK || ok && v != wantV || !expire.Equal(wantExpire) {
+						t.Errorf("step %d: GetWithExpiry(%q) = %v, %v, %v, want %q, %v, %v",
+							step, key, v, expire, ok, wantV, wantExpire, wantOK)
+					}
+				case p < 80:
+					op = fmt.Sprintf("Remove(%q)", key)
+					if got, want := c.Remove(key), m.remove(key, now); got != want {
+						t.Errorf("step %d: Remove(%q) = %v, want %v", step, key, got, want)
+					}
+				case p < 84:
+					op = "RemoveOldest()"
+					c.RemoveOldest()
+					m.removeOldest()
+				case p < 88:
+					n := r.IntN(8)
+					op = fmt.Sprintf("Sweep(%d)", n)
+					if got, want := c.Sweep(n), m.sweep(n, now); got != want {
+						t.Errorf("step %d: Sweep(%d) = %d, want %d", step, n, got, want)
+					}
+				case p < 89:
+					op = "Clear()"
+					c.Clear()
+					m.order = nil
+				default:
+					d := time.Duration(r.IntN(2000)) * time.Millisecond
+					op = fmt.Sprintf("advance(%v)", d)
+					now = now.Add(d)
+				}
+				history = append(history, op)
+				if len(history) > 20 {
+					history = history[1:]
+				}
+
+				if !slices.Equal(got, m.evicted) {
+					t.Errorf("step %d: OnEvicted saw %q, want %q", step, got, m.evicted)
+				}
+				got, m.evicted = nil, nil
+				compareModel(t, c, m)
+				if t.Failed() {
+					t.Fatalf("diverged at step %d; last operations:\n%s", step, strings.Join(history, "\n"))
+				}
+			}
+		})
+	}
+}
+
+// compareModel checks that c holds exactly m's entries in the same recency
+// order, and that Len, Bytes and every key's lookup agree.
+func compareModel(t *testing.T, c *Cache, m *model) {
+	t.Helper()
+	checkInvariants(t, c)
+	checkLenBytes(t, c, len(m.order), m.bytes())
+	i := len(m.order) - 1 // the list's front is the model's end
+	for el := c.ll.Front(); el != nil; el = el.Next() {
+		e := el.Value.(*entry)
+		if i < 0 {
+			t.Errorf("cache holds extra entry %q", e.key)
+			continue
+		}
+		want := m.order[i]
+		if e.key != want.key || e.value != want.value {
+			t.Errorf("entry %d from most recent = %q=%q, want %q=%q", len(m.order)-1-i, e.key, e.value, want.key, want.value)
+		}
+		i--
+	}
+	for _, want := range m.order {
+		el, ok := c.items[want.key]
+		if !ok {
+			t.Errorf("items[%q] missing, want %q", want.key, want.value)
+			continue
+		}
+		if v := el.Value.(*entry).value; v != want.value {
+			t.Errorf("items[%q] = %q, want %q", want.key, v, want.value)
+		}
+	}
+}
+
+// benchKeys returns n distinct keys of equal length.
+func benchKeys(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key%08d", i)
+	}
+	return keys
+}
+
+// benchmarkGet measures hits in a cache holding n entries, visiting them in
+// a fixed shuffled order so the list is not walked sequentially.
+func benchmarkGet(b *testing.B, n int) {
+	keys := benchKeys(n)
+	c := New(0, nil)
+	var v Value = String("value")
+	for _, k := range keys {
+		c.Add(k, v)
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, ok := c.Get(keys[i%n]); !ok {
+			b.Fatalf("Get(%q) missed", keys[i%n])
+		}
+	}
+}
+
+func BenchmarkGet1K(b *testing.B)  { benchmarkGet(b, 1<<10) }
+func BenchmarkGet64K(b *testing.B) { benchmarkGet(b, 1<<16) }
+func BenchmarkGet1M(b *testing.B)  { benchmarkGet(b, 1<<20) }
+
+// benchmarkAdd measures Add in a cache whose budget holds capacity entries,
+// cycling through n distinct keys. With n <= capacity every Add updates an
+// existing entry; with n > capacity every Add inserts and evicts one entry.
+func benchmarkAdd(b *testing.B, n, capacity int) {
+	keys := benchKeys(n)
+	var v Value = String("value")
+	entrySize := len(keys[0]) + v.Len()
+	c := New(int64(capacity*entrySize), nil)
+	for _, k := range keys {
+		c.Add(k, v)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		c.Add(keys[i%n], v)
+	}
+}
+
+func BenchmarkAddUpdate1K(b *testing.B) { benchmarkAdd(b, 1<<10, 1<<10) }
+func BenchmarkAddUpdate1M(b *testing.B) { benchmarkAdd(b, 1<<20, 1<<20) }
+func BenchmarkAddEvict1K(b *testing.B)  { benchmarkAdd(b, 2<<10, 1<<10) }
+func BenchmarkAddEvict1M(b *testing.B)  { benchmarkAdd(b, 2<<20, 1<<20) }
