@@ -1,0 +1,114 @@
+package group
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultLoadTimeout       = 10 * time.Second
+	DefaultHotTTL            = 5 * time.Second
+	DefaultHotProbability    = 0.1
+	DefaultInvalidateTimeout = 250 * time.Millisecond
+)
+
+// Config describes a group. Zero fields select the defaults above; only
+// Name and Getter are required.
+type Config struct {
+	// Name identifies the group in its registry and on the wire.
+	Name string
+
+	// CacheBytes is the group's memory budget in bytes, counting keys and
+	// values: seven eighths for the main cache (keys this node owns) and one
+	// eighth for the hot cache (copies of other nodes' keys). Zero means no
+	// limit.
+	CacheBytes int64
+
+	// Getter loads a value this node owns when it is not cached.
+	Getter Getter
+
+	// TTL is how long a value loaded from the Getter stays cached; zero
+	// means until evicted.
+	TTL time.Duration
+
+	// LoadTimeout bounds one shared load (an origin call or a peer fetch).
+	// The load runs detached from the callers that wait on it, so this is
+	// what stops it; zero selects DefaultLoadTimeout.
+	LoadTimeout time.Duration
+
+	// HotTTL bounds how long a hot copy of another node's value is served
+	// without asking the owner again; it is also how stale a copy can get
+	// when the owner's invalidation does not arrive. Zero selects
+	// DefaultHotTTL.
+	HotTTL time.Duration
+
+	// HotProbability is the chance that a value fetched from a peer is kept
+	// as a hot copy; zero selects DefaultHotProbability and a negative value
+	// disables the hot cache.
+	HotProbability float64
+
+	// InvalidateTimeout bounds how long a write waits for the other nodes to
+	// drop their hot copies; zero selects DefaultInvalidateTimeout.
+	InvalidateTimeout time.Duration
+
+	// Now is the clock for expiry; nil means time.Now.
+	Now func() time.Time
+
+	// Rand returns a number in [0, 1) for the hot-copy decision; nil means
+	// math/rand/v2.Float64.
+	Rand func() float64
+
+	// Logger receives the group's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate reports what is wrong with c, if anything.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Name == "" {
+		errs = append(errs, errors.New("group: empty name"))
+	}
+	if c.Getter == nil {
+		errs = append(errs, fmt.Errorf("group %q: nil Getter", c.Name))
+	}
+	if c.CacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("group %q: negative CacheBytes %d", c.Name, c.CacheBytes))
+	}
+	if c.TTL < 0 || c.LoadTimeout < 0 || c.HotTTL < 0 || c.InvalidateTimeout < 0 {
+		errs = append(errs, fmt.Errorf("group %q: negative duration", c.Name))
+	}
+	if c.HotProbability > 1 {
+		errs = append(errs, fmt.Errorf("group %q: HotProbability %v above 1", c.Name, c.HotProbability))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults returns c with its zero fields filled in.
+func (c Config) withDefaults() Config {
+	if c.LoadTimeout == 0 {
+		c.LoadTimeout = DefaultLoadTimeout
+	}
+	if c.HotTTL == 0 {
+		c.HotTTL = DefaultHotTTL
+	}
+	if c.HotProbability == 0 {
+		c.HotProbability = DefaultHotProbability
+	}
+	if c.InvalidateTimeout == 0 {
+		c.InvalidateTimeout = DefaultInvalidateTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

@@ -1,0 +1,605 @@
+// Package group is rcache's cache engine: named groups of keys whose values
+// are loaded on a miss, at most once at a time per key, and kept in memory
+// under a byte budget.
+//
+// A Get first looks in the group's main cache (keys this node owns) and hot
+// cache (short-lived copies of keys other nodes own). On a miss it joins, or
+// starts, the one load in flight for that key. The load asks the peer that
+// owns the key, or calls the Getter when this node owns it (or the owner
+// cannot be reached), and caches the result. The load runs detached from the
+// callers that wait on it, bounded by the group's LoadTimeout, so a caller
+// that gives up does not fail the others.
+//
+// Requests from peers are served by ServeGet, ServeGetMany and ServeWrite,
+// which never forward to another node: two nodes whose rings disagree cannot
+// bounce a key between them.
+package group
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rcache/rcache/cluster/flight"
+	"github.com/rcache/rcache/pb"
+)
+
+// Getter loads the value of a key from the origin.
+type Getter interface {
+	// Get returns the value of key, or an error wrapping ErrNotFound when the
+	// origin has none. The group copies the returned slice; the Getter keeps
+	// ownership of it and may reuse it. ctx is the load's own context,
+	// bounded by the group's LoadTimeout, not any one client's.
+	Get(ctx context.Context, key string) ([]byte, error)
+}
+
+// GetterFunc adapts a function to a Getter.
+type GetterFunc func(ctx context.Context, key string) ([]byte, error)
+
+// Get calls f(ctx, key).
+func (f GetterFunc) Get(ctx context.Context, key string) ([]byte, error) { return f(ctx, key) }
+
+var (
+	// ErrNotFound is returned, wrapped, by Get and its kin when the origin
+	// (the Getter, at whichever node owns the key) has no value for the key.
+	ErrNotFound = errors.New("not found")
+
+	// ErrEmptyKey is returned by Get and its kin for an empty key.
+	ErrEmptyKey = errors.New("empty key")
+
+	// ErrNotInteger is returned by IncrBy when the stored value is not a
+	// 64-bit decimal integer.
+	ErrNotInteger = errors.New("value is not an integer or out of range")
+
+	// ErrOverflow is returned by IncrBy when the result would not fit in 64
+	// bits.
+	ErrOverflow = errors.New("increment or decrement would overflow")
+)
+
+// Stats are a group's counters. Each is updated atomically and may be read
+// at any time.
+type Stats struct {
+	Gets           atomic.Int64 // Get calls, including the keys of GetMany
+	CacheHits      atomic.Int64 // gets answered from the main or hot cache
+	Loads          atomic.Int64 // gets that missed and waited on a load
+	LoadsDeduped   atomic.Int64 // loads that ran after singleflight; Loads minus this waited on another's load
+	PeerLoads      atomic.Int64 // answers (values or not-founds) fetched from a peer
+	PeerErrors     atomic.Int64 // peer fetches that failed in transport and fell back to a local load
+	LocalLoads     atomic.Int64 // Getter calls that returned a value
+	LocalNotFound  atomic.Int64 // Getter calls that reported ErrNotFound
+	LocalLoadErrs  atomic.Int64 // Getter calls that failed otherwise (including panics)
+	ServerRequests atomic.Int64 // keys requested by peers (ServeGet and ServeGetMany)
+	Writes         atomic.Int64 // Set, Delete and IncrBy calls
+	Invalidations  atomic.Int64 // hot-copy drops sent to peers that failed
+}
+
+// CacheType selects one of a group's two caches.
+type CacheType int
+
+const (
+	// MainCache holds the keys this node owns.
+	MainCache CacheType = iota + 1
+	// HotCache holds short-lived copies of keys that other nodes own.
+	HotCache
+)
+
+// Group is a cache namespace with its own loader and budget. It is safe for
+// concurrent use.
+type Group struct {
+	name string
+	cfg  Config
+
+	peersOnce sync.Once
+	peers     atomic.Pointer[PeerPicker] // set once by RegisterPeers; nil means no peers
+
+	mainCache cache
+	hotCache  cache
+
+	// peerLoads dedups fetches from owners; localLoads dedups Getter calls.
+	// They are separate so that a local load never waits on the network and
+	// no chain of waits can close into a cycle between nodes.
+	peerLoads  flight.Group
+	localLoads flight.Group
+
+	// Stats are the group's counters.
+	Stats Stats
+}
+
+func newGroup(cfg Config) *Group {
+	cfg = cfg.withDefaults()
+	g := &Group{name: cfg.Name, cfg: cfg}
+	hot := cfg.CacheBytes / 8
+	g.mainCache = cache{maxBytes: cfg.CacheBytes - hot, now: cfg.Now}
+	g.hotCache = cache{maxBytes: hot, now: cfg.Now}
+	return g
+}
+
+// Name returns the group's name.
+func (g *Group) Name() string { return g.name }
+
+// Config returns the group's configuration with the defaults filled in.
+func (g *Group) Config() Config { return g.cfg }
+
+// RegisterPeers tells the group how to find the owner of a key. It may be
+// called once, before the group serves requests; a second call, or a nil p,
+// panics.
+func (g *Group) RegisterPeers(p PeerPicker) {
+	if p == nil {
+		panic("group: nil PeerPicker for " + g.name)
+	}
+	called := true
+	g.peersOnce.Do(func() {
+		called = false
+		g.peers.Store(&p)
+	})
+	if called {
+		panic("group: RegisterPeers called more than once for " + g.name)
+	}
+}
+
+func (g *Group) pickPeer(key string) (PeerGetter, bool) {
+	if p := g.peers.Load(); p != nil {
+		return (*p).PickPeer(key)
+	}
+	return nil, false
+}
+
+// CacheStats returns the statistics of one of the group's caches.
+func (g *Group) CacheStats(which CacheType) CacheStats {
+	switch which {
+	case MainCache:
+		return g.mainCache.stats()
+	case HotCache:
+		return g.hotCache.stats()
+	}
+	return CacheStats{}
+}
+
+// Get returns the value of key, from memory or by loading it once however
+// many callers ask at the same time. It returns an error wrapping
+// ErrNotFound when the origin has no value. ctx bounds only this caller's
+// wait: the load itself goes on for the others.
+func (g *Group) Get(ctx context.Context, key string) (ByteView, error) {
+	if key == "" {
+		return ByteView{}, ErrEmptyKey
+	}
+	g.Stats.Gets.Add(1)
+	if v, ok := g.lookupCache(key); ok {
+		g.Stats.CacheHits.Add(1)
+		return v, nil
+	}
+	g.Stats.Loads.Add(1)
+	e, err := g.load(ctx, key)
+	return e.view, err
+}
+
+// lookupCache looks in the main cache, then the hot cache.
+func (g *Group) lookupCache(key string) (ByteView, bool) {
+	if v, _, ok := g.mainCache.get(key); ok {
+		return v, true
+	}
+	if g.cfg.HotProbability < 0 {
+		return ByteView{}, false
+	}
+	v, _, ok := g.hotCache.get(key)
+	return v, ok
+}
+
+// entry is a loaded value and when it expires (zero: never).
+type entry struct {
+	view   ByteView
+	expire time.Time
+}
+
+// load fetches key from its owner, or loads it locally, inside singleflight.
+func (g *Group) load(ctx context.Context, key string) (entry, error) {
+	peer, ok := g.pickPeer(key)
+	if !ok {
+		return g.loadLocal(ctx, key)
+	}
+	return g.wait(ctx, key, &g.peerLoads, func(ctx context.Context) (entry, error) {
+		// Re-check the caches: another caller's load may have filled them
+		// between our lookup and this flight starting (TestNoDedup).
+		if v, ok := g.lookupCache(key); ok {
+			return entry{view: v}, nil
+		}
+		g.Stats.LoadsDeduped.Add(1)
+		e, err := g.getFromPeer(ctx, peer, key)
+		if err == nil || errors.Is(err, ErrNotFound) || errors.As(err, new(*OriginError)) {
+			g.Stats.PeerLoads.Add(1)
+			return e, err
+		}
+		g.Stats.PeerErrors.Add(1)
+		g.cfg.Logger.Warn("peer fetch failed, loading locally", "group", g.name, "err", err)
+		// The owner is unreachable: load here, but keep the result only as a
+		// short-lived hot copy so that the owner's copy wins once it is back.
+		e, err = g.callGetter(ctx, key)
+		if err == nil && g.cfg.HotProbability >= 0 {
+			g.hotCache.add(key, e.view, g.hotExpire(e.expire))
+		}
+		return e, err
+	})
+}
+
+// loadLocal returns key from the main cache or calls the Getter, inside
+// singleflight, and caches the result in the main cache.
+func (g *Group) loadLocal(ctx context.Context, key string) (entry, error) {
+	return g.wait(ctx, key, &g.localLoads, func(ctx context.Context) (entry, error) {
+		if v, exp, ok := g.mainCache.get(key); ok {
+			return entry{view: v, expire: exp}, nil
+		}
+		g.Stats.LoadsDeduped.Add(1)
+		e, err := g.callGetter(ctx, key)
+		if err == nil {
+			g.mainCache.add(key, e.view, e.expire)
+		}
+		return e, err
+	})
+}
+
+// wait runs fn for key in flights, detached from ctx and bounded by the
+// load timeout, and waits for its result or for ctx to end.
+func (g *Group) wait(ctx context.Context, key string, flights *flight.Group, fn func(context.Context) (entry, error)) (entry, error) {
+	ch := flights.DoChan(key, func() (any, error) {
+		// Detached: the caller that started the load may leave before it
+		// ends, and the others waiting on it must still get the result.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.LoadTimeout)
+		defer cancel()
+		return fn(lctx)
+	})
+	select {
+	case r := <-ch:
+		e, _ := r.Val.(entry)
+		return e, r.Err
+	case <-ctx.Done():
+		return entry{}, fmt.Errorf("group %s: wait for %q: %w", g.name, key, context.Cause(ctx))
+	}
+}
+
+// OriginError is an origin failure reported by the peer that owns a key.
+type OriginError struct {
+	Peer string // empty when the error is local
+	Msg  string
+}
+
+func (e *OriginError) Error() string { return "origin: " + e.Msg }
+
+// callGetter calls the Getter and stamps the value with the group's TTL.
+func (g *Group) callGetter(ctx context.Context, key string) (entry, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			// A panic (or Goexit) passes through to the flight, which turns
+			// it into an error for the waiters; count it here.
+			g.Stats.LocalLoadErrs.Add(1)
+		}
+	}()
+	b, err := g.cfg.Getter.Get(ctx, key)
+	returned = true
+	switch {
+	case errors.Is(err, ErrNotFound):
+		g.Stats.LocalNotFound.Add(1)
+		return entry{}, err
+	case err != nil:
+		g.Stats.LocalLoadErrs.Add(1)
+		return entry{}, fmt.Errorf("group %s: load %q: %w", g.name, key, err)
+	}
+	g.Stats.LocalLoads.Add(1)
+	e := entry{view: NewByteView(b)}
+	if g.cfg.TTL > 0 {
+		e.expire = g.cfg.Now().Add(g.cfg.TTL)
+	}
+	return e, nil
+}
+
+// hotExpire is when a hot copy of a value expiring at ownerExpire (zero:
+// never) must be dropped: after HotTTL, and never after the owner's copy.
+func (g *Group) hotExpire(ownerExpire time.Time) time.Time {
+	exp := g.cfg.Now().Add(g.cfg.HotTTL)
+	if !ownerExpire.IsZero() && ownerExpire.Before(exp) {
+		return ownerExpire
+	}
+	return exp
+}
+
+func (g *Group) getFromPeer(ctx context.Context, peer PeerGetter, key string) (entry, error) {
+	res, err := peer.Get(ctx, &pb.GetRequest{Group: g.name, Key: key})
+	if err != nil {
+		return entry{}, err
+	}
+	e, err := g.entryFromPeer(res)
+	if err == nil && g.cfg.HotProbability > 0 && g.cfg.Rand() < g.cfg.HotProbability {
+		g.hotCache.add(key, e.view, g.hotExpire(e.expire))
+	}
+	return e, err
+}
+
+// entryFromPeer turns a peer's answer into an entry or an error.
+func (g *Group) entryFromPeer(res *pb.GetResponse) (entry, error) {
+	switch {
+	case res.GetNotFound():
+		return entry{}, ErrNotFound
+	case res.GetOriginError() != "":
+		return entry{}, &OriginError{Msg: res.GetOriginError()}
+	}
+	e := entry{view: NewByteView(res.GetValue())}
+	if ttl := res.GetTtlMs(); ttl > 0 {
+		e.expire = g.cfg.Now().Add(time.Duration(ttl) * time.Millisecond)
+	}
+	return e, nil
+}
+
+// Result is the outcome of one key of GetMany.
+type Result struct {
+	Value ByteView
+	Err   error // wraps ErrNotFound when the origin has no value
+}
+
+// GetMany returns the values of keys, in order. Keys owned by the same peer
+// are fetched in one round trip, and the owners are asked in parallel.
+func (g *Group) GetMany(ctx context.Context, keys []string) []Result {
+	res := make([]Result, len(keys))
+	byPeer := make(map[PeerGetter][]int)
+	var local []int
+	for i, key := range keys {
+		if key == "" {
+			res[i].Err = ErrEmptyKey
+			continue
+		}
+		g.Stats.Gets.Add(1)
+		if v, ok := g.lookupCache(key); ok {
+			g.Stats.CacheHits.Add(1)
+			res[i].Value = v
+			continue
+		}
+		g.Stats.Loads.Add(1)
+		if peer, ok := g.pickPeer(key); ok {
+			byPeer[peer] = append(byPeer[peer], i)
+		} else {
+			local = append(local, i)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, i := range local {
+		wg.Go(func() {
+			e, err := g.loadLocal(ctx, keys[i])
+			res[i] = Result{Value: e.view, Err: err}
+		})
+	}
+	for peer, idx := range byPeer {
+		wg.Go(func() { g.getManyFromPeer(ctx, peer, keys, idx, res) })
+	}
+	wg.Wait()
+	return res
+}
+
+// getManyFromPeer fills res[i] for each i in idx from one peer's batch
+// answer; if the batch fails, each key is loaded as a single Get would.
+func (g *Group) getManyFromPeer(ctx context.Context, peer PeerGetter, keys []string, idx []int, res []Result) {
+	req := &pb.GetManyRequest{Group: g.name, Keys: make([]string, len(idx))}
+	for j, i := range idx {
+		req.Keys[j] = keys[i]
+	}
+	out, err := peer.GetMany(ctx, req)
+	if err == nil && len(out.GetResults()) == len(idx) {
+		g.Stats.LoadsDeduped.Add(int64(len(idx)))
+		g.Stats.PeerLoads.Add(int64(len(idx)))
+		for j, i := range idx {
+			e, err := g.entryFromPeer(out.GetResults()[j])
+			res[i] = Result{Value: e.view, Err: err}
+		}
+		return
+	}
+	if err == nil {
+		err = fmt.Errorf("peer answered %d results for %d keys", len(out.GetResults()), len(idx))
+	}
+	g.cfg.Logger.Warn("peer batch fetch failed, loading each key", "group", g.name, "keys", len(idx), "err", err)
+	// Each load below counts itself in LoadsDeduped.
+	for _, i := range idx {
+		e, err := g.load(ctx, keys[i])
+		res[i] = Result{Value: e.view, Err: err}
+	}
+}
+
+// Exists reports whether key is cached at its owner, without calling the
+// origin.
+func (g *Group) Exists(ctx context.Context, key string) (bool, error) {
+	if key == "" {
+		return false, ErrEmptyKey
+	}
+	if _, ok := g.lookupCache(key); ok {
+		return true, nil
+	}
+	peer, ok := g.pickPeer(key)
+	if !ok {
+		return false, nil
+	}
+	res, err := peer.Get(ctx, &pb.GetRequest{Group: g.name, Key: key, Peek: true})
+	if err != nil {
+		return false, fmt.Errorf("group %s: exists %q: %w", g.name, key, err)
+	}
+	return !res.GetNotFound() && res.GetOriginError() == "", nil
+}
+
+// Set stores value under key at the key's owner for ttl (zero: no expiry)
+// and returns once the other nodes were told to drop their hot copies. value
+// is copied.
+func (g *Group) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	ms := ttl.Milliseconds()
+	if ttl > 0 && ms == 0 {
+		ms = 1 // round up: zero would mean no expiry
+	}
+	_, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_SET, Value: value, TtlMs: ms})
+	return err
+}
+
+// Delete removes key at its owner and reports whether it was there. The
+// next Get loads it again from the origin.
+func (g *Group) Delete(ctx context.Context, key string) (bool, error) {
+	res, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_DELETE})
+	return res.GetCount() > 0, err
+}
+
+// IncrBy adds delta to the decimal integer stored under key at its owner,
+// atomically, and returns the result. A key with no value (in memory or at
+// the origin) counts as 0. It returns ErrNotInteger or ErrOverflow as Redis
+// would refuse INCRBY.
+func (g *Group) IncrBy(ctx context.Context, key string, delta int64) (int64, error) {
+	res, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_INCR, Delta: delta})
+	return res.GetIntValue(), err
+}
+
+// write applies in at the key's owner: here, or at the peer.
+func (g *Group) write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteResponse, error) {
+	if in.Key == "" {
+		return nil, ErrEmptyKey
+	}
+	in.Group = g.name
+	g.Stats.Writes.Add(1)
+	peer, ok := g.pickPeer(in.Key)
+	if !ok {
+		res := g.applyWrite(ctx, in)
+		return res, writeError(res)
+	}
+	res, err := peer.Write(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("group %s: write %q at owner: %w", g.name, in.Key, err)
+	}
+	// The owner told every node, this one included, to drop its hot copy;
+	// drop it here too in case that message was lost.
+	g.hotCache.remove(in.Key)
+	return res, writeError(res)
+}
+
+func writeError(res *pb.WriteResponse) error {
+	switch res.GetError() {
+	case pb.WriteResponse_ERROR_NOT_INTEGER:
+		return ErrNotInteger
+	case pb.WriteResponse_ERROR_OVERFLOW:
+		return ErrOverflow
+	}
+	return nil
+}
+
+// applyWrite performs a write this node owns, then invalidates the other
+// nodes' hot copies.
+func (g *Group) applyWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteResponse {
+	res := &pb.WriteResponse{}
+	switch in.Op {
+	case pb.WriteRequest_OP_SET:
+		var exp time.Time
+		if in.TtlMs > 0 {
+			exp = g.cfg.Now().Add(time.Duration(in.TtlMs) * time.Millisecond)
+		}
+		g.mainCache.add(in.Key, NewByteView(in.Value), exp)
+		g.hotCache.remove(in.Key)
+	case pb.WriteRequest_OP_DELETE:
+		if g.mainCache.remove(in.Key) {
+			res.Count = 1
+		}
+		g.hotCache.remove(in.Key)
+	case pb.WriteRequest_OP_INCR:
+		n, err := g.incrLocal(ctx, in.Key, in.Delta)
+		switch {
+		case errors.Is(err, ErrNotInteger):
+			res.Error = pb.WriteResponse_ERROR_NOT_INTEGER
+			return res
+		case errors.Is(err, ErrOverflow):
+			res.Error = pb.WriteResponse_ERROR_OVERFLOW
+			return res
+		}
+		res.IntValue = n
+	}
+	g.invalidatePeers(ctx, in.Key)
+	return res
+}
+
+// incrLocal adds delta to key's value in the main cache, loading it from the
+// origin first when it is not cached.
+func (g *Group) incrLocal(ctx context.Context, key string, delta int64) (int64, error) {
+	if _, _, ok := g.mainCache.get(key); !ok {
+		if _, err := g.loadLocal(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+			return 0, err
+		}
+	}
+	var n int64
+	_, err := g.mainCache.update(key, func(old ByteView, ok bool) (ByteView, error) {
+		var cur int64
+		if ok {
+			var valid bool
+			if cur, valid = parseInt(old.String()); !valid {
+				return ByteView{}, ErrNotInteger
+			}
+		}
+		if (delta > 0 && cur > maxInt64-delta) || (delta < 0 && cur < minInt64-delta) {
+			return ByteView{}, ErrOverflow
+		}
+		n = cur + delta
+		return StringView(strconv.FormatInt(n, 10)), nil
+	})
+	return n, err
+}
+
+// parseInt parses s as Redis's string2ll does: decimal digits with an
+// optional '-', no '+', no spaces and no leading zeros ("0" is fine, "-0" and
+// "007" are not), within 64 bits.
+func parseInt(s string) (int64, bool) {
+	digits := strings.TrimPrefix(s, "-")
+	if s == "0" {
+		return 0, true
+	}
+	if digits == "" || digits[0] < '1' || digits[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+const (
+	maxInt64 = 1<<63 - 1
+	minInt64 = -1 << 63
+)
+
+// invalidatePeers tells every other node to drop its copy of key, in
+// parallel, waiting at most InvalidateTimeout. It is best effort: a node
+// that misses the message serves its copy until the copy's HotTTL ends.
+func (g *Group) invalidatePeers(ctx context.Context, key string) {
+	p := g.peers.Load()
+	if p == nil {
+		return
+	}
+	peers := (*p).Peers()
+	if len(peers) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.InvalidateTimeout)
+	defer cancel()
+	req := &pb.WriteRequest{Group: g.name, Key: key, Op: pb.WriteRequest_OP_DROP}
+	var wg sync.WaitGroup
+	for _, peer := range peers {
+		wg.Go(func() {
+			if _, err := peer.Write(ctx, req); err != nil {
+				g.Stats.Invalidations.Add(1)
+				g.cfg.Logger.Debug("invalidation not delivered", "group", g.name, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Flush drops every value this node holds for the group. Other nodes keep
+// theirs.
+func (g *Group) Flush() {
+	g.mainCache.clear()
+	g.hotCache.clear()
+}
+
+// Len returns the number of entries this node holds for the group.
+func (g *Group) Len() int64 {
+	return g.mainCache.stats().Items + g.hotCache.stats().Items
+}

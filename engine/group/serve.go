@@ -1,0 +1,77 @@
+package group
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/rcache/rcache/pb"
+)
+
+// ServeGet answers a peer's request for a key this node owns: from the main
+// cache, or by calling the Getter (unless in.Peek). It never forwards to
+// another node, even when this node's ring names a different owner.
+func (g *Group) ServeGet(ctx context.Context, in *pb.GetRequest) *pb.GetResponse {
+	g.Stats.ServerRequests.Add(1)
+	if in.GetKey() == "" {
+		return &pb.GetResponse{NotFound: true}
+	}
+	if v, exp, ok := g.mainCache.get(in.GetKey()); ok {
+		return g.response(entry{view: v, expire: exp}, nil)
+	}
+	if in.GetPeek() {
+		return &pb.GetResponse{NotFound: true}
+	}
+	return g.response(g.loadLocal(ctx, in.GetKey()))
+}
+
+// ServeGetMany answers a peer's batch request like ServeGet answers each
+// key, loading the missing keys in parallel.
+func (g *Group) ServeGetMany(ctx context.Context, in *pb.GetManyRequest) *pb.GetManyResponse {
+	keys := in.GetKeys()
+	out := &pb.GetManyResponse{Results: make([]*pb.GetResponse, len(keys))}
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		req := &pb.GetRequest{Key: key, Peek: in.GetPeek()}
+		if _, _, ok := g.mainCache.get(key); ok || req.Peek {
+			out.Results[i] = g.ServeGet(ctx, req)
+			continue
+		}
+		wg.Go(func() { out.Results[i] = g.ServeGet(ctx, req) })
+	}
+	wg.Wait()
+	return out
+}
+
+// ServeWrite applies a peer's write: one this node owns (SET, DELETE, INCR),
+// or an invalidation (DROP, FLUSH) of the copies it holds.
+func (g *Group) ServeWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteResponse {
+	switch in.GetOp() {
+	case pb.WriteRequest_OP_DROP:
+		g.mainCache.remove(in.GetKey())
+		g.hotCache.remove(in.GetKey())
+		return &pb.WriteResponse{}
+	case pb.WriteRequest_OP_FLUSH:
+		g.Flush()
+		return &pb.WriteResponse{}
+	}
+	return g.applyWrite(ctx, in)
+}
+
+// response encodes a load's outcome for a peer.
+func (g *Group) response(e entry, err error) *pb.GetResponse {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return &pb.GetResponse{NotFound: true}
+	case err != nil:
+		return &pb.GetResponse{OriginError: err.Error()}
+	}
+	res := &pb.GetResponse{Value: []byte(e.view.String())}
+	if !e.expire.IsZero() {
+		// Round up so that a value with under a millisecond left is not sent
+		// as one that never expires.
+		res.TtlMs = max(1, (e.expire.Sub(g.cfg.Now()) + time.Millisecond - 1).Milliseconds())
+	}
+	return res
+}
