@@ -99,6 +99,11 @@ const (
 	WriteResponse_ERROR_NOT_INTEGER WriteResponse_Error = 1
 	// ERROR_OVERFLOW: INCR whose result would not fit in 64 bits.
 	WriteResponse_ERROR_OVERFLOW WriteResponse_Error = 2
+	// ERROR_ORIGIN: the owner could not load the value it had to change
+	// (INCR of an uncached key whose origin failed); message says why.
+	WriteResponse_ERROR_ORIGIN WriteResponse_Error = 3
+	// ERROR_BAD_REQUEST: an empty key or an unknown op.
+	WriteResponse_ERROR_BAD_REQUEST WriteResponse_Error = 4
 )
 
 // Enum value maps for WriteResponse_Error.
@@ -107,11 +112,15 @@ var (
 		0: "ERROR_NONE",
 		1: "ERROR_NOT_INTEGER",
 		2: "ERROR_OVERFLOW",
+		3: "ERROR_ORIGIN",
+		4: "ERROR_BAD_REQUEST",
 	}
 	WriteResponse_Error_value = map[string]int32{
 		"ERROR_NONE":        0,
 		"ERROR_NOT_INTEGER": 1,
 		"ERROR_OVERFLOW":    2,
+		"ERROR_ORIGIN":      3,
+		"ERROR_BAD_REQUEST": 4,
 	}
 )
 
@@ -481,8 +490,10 @@ type WriteResponse struct {
 	// count is how many keys the write removed (DELETE).
 	Count int64 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
 	// int_value is the new value after INCR.
-	IntValue      int64               `protobuf:"varint,2,opt,name=int_value,json=intValue,proto3" json:"int_value,omitempty"`
-	Error         WriteResponse_Error `protobuf:"varint,3,opt,name=error,proto3,enum=rcache.WriteResponse_Error" json:"error,omitempty"`
+	IntValue int64               `protobuf:"varint,2,opt,name=int_value,json=intValue,proto3" json:"int_value,omitempty"`
+	Error    WriteResponse_Error `protobuf:"varint,3,opt,name=error,proto3,enum=rcache.WriteResponse_Error" json:"error,omitempty"`
+	// message is a short description of error, meant for the client.
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -538,6 +549,13 @@ func (x *WriteResponse) GetError() WriteResponse_Error {
 	return WriteResponse_ERROR_NONE
 }
 
+func (x *WriteResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_rcache_proto protoreflect.FileDescriptor
 
 const file_rcache_proto_rawDesc = "" +
@@ -573,16 +591,19 @@ const file_rcache_proto_rawDesc = "" +
 	"\tOP_DELETE\x10\x02\x12\v\n" +
 	"\aOP_INCR\x10\x03\x12\v\n" +
 	"\aOP_DROP\x10\x04\x12\f\n" +
-	"\bOP_FLUSH\x10\x05\"\xb9\x01\n" +
+	"\bOP_FLUSH\x10\x05\"\xfc\x01\n" +
 	"\rWriteResponse\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x03R\x05count\x12\x1b\n" +
 	"\tint_value\x18\x02 \x01(\x03R\bintValue\x121\n" +
-	"\x05error\x18\x03 \x01(\x0e2\x1b.rcache.WriteResponse.ErrorR\x05error\"B\n" +
+	"\x05error\x18\x03 \x01(\x0e2\x1b.rcache.WriteResponse.ErrorR\x05error\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"k\n" +
 	"\x05Error\x12\x0e\n" +
 	"\n" +
 	"ERROR_NONE\x10\x00\x12\x15\n" +
 	"\x11ERROR_NOT_INTEGER\x10\x01\x12\x12\n" +
-	"\x0eERROR_OVERFLOW\x10\x02B\x1dZ\x1bgithub.com/rcache/rcache/pbb\x06proto3"
+	"\x0eERROR_OVERFLOW\x10\x02\x12\x10\n" +
+	"\fERROR_ORIGIN\x10\x03\x12\x15\n" +
+	"\x11ERROR_BAD_REQUEST\x10\x04B\x1dZ\x1bgithub.com/rcache/rcache/pbb\x06proto3"
 
 var (
 	file_rcache_proto_rawDescOnce sync.Once

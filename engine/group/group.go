@@ -106,6 +106,9 @@ type Group struct {
 	peerLoads  flight.Group
 	localLoads flight.Group
 
+	// fences keep loads that started before a write from caching over it.
+	fences fences
+
 	// Stats are the group's counters.
 	Stats Stats
 }
@@ -113,7 +116,11 @@ type Group struct {
 func newGroup(cfg Config) *Group {
 	cfg = cfg.withDefaults()
 	g := &Group{name: cfg.Name, cfg: cfg}
-	hot := cfg.CacheBytes / 8
+	var hot int64
+	if cfg.HotProbability >= 0 && cfg.CacheBytes > 0 {
+		// At least one byte: zero would make the hot cache unlimited.
+		hot = max(1, cfg.CacheBytes/8)
+	}
 	g.mainCache = cache{maxBytes: cfg.CacheBytes - hot, now: cfg.Now}
 	g.hotCache = cache{maxBytes: hot, now: cfg.Now}
 	return g
@@ -209,35 +216,51 @@ func (g *Group) load(ctx context.Context, key string) (entry, error) {
 			return entry{view: v}, nil
 		}
 		g.Stats.LoadsDeduped.Add(1)
+		t := g.fences.begin(key)
 		e, err := g.getFromPeer(ctx, peer, key)
 		if err == nil || errors.Is(err, ErrNotFound) || errors.As(err, new(*OriginError)) {
 			g.Stats.PeerLoads.Add(1)
+			g.fences.end(t, func() {
+				if err == nil && g.cfg.HotProbability > 0 && g.cfg.Rand() < g.cfg.HotProbability {
+					g.hotCache.add(key, e.view, g.hotExpire(e.expire))
+				}
+			})
 			return e, err
 		}
 		g.Stats.PeerErrors.Add(1)
 		g.cfg.Logger.Warn("peer fetch failed, loading locally", "group", g.name, "err", err)
 		// The owner is unreachable: load here, but keep the result only as a
 		// short-lived hot copy so that the owner's copy wins once it is back.
-		e, err = g.callGetter(ctx, key)
-		if err == nil && g.cfg.HotProbability >= 0 {
-			g.hotCache.add(key, e.view, g.hotExpire(e.expire))
-		}
+		// The fetch may have used up the load's time (a hung owner), so the
+		// fallback gets a budget of its own.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.LoadTimeout)
+		defer cancel()
+		e, err = g.callGetter(fctx, key)
+		g.fences.end(t, func() {
+			if err == nil && g.cfg.HotProbability >= 0 {
+				g.hotCache.add(key, e.view, g.hotExpire(e.expire))
+			}
+		})
 		return e, err
 	})
 }
 
 // loadLocal returns key from the main cache or calls the Getter, inside
-// singleflight, and caches the result in the main cache.
+// singleflight, and caches the result in the main cache unless a write to
+// the key landed while the Getter ran.
 func (g *Group) loadLocal(ctx context.Context, key string) (entry, error) {
 	return g.wait(ctx, key, &g.localLoads, func(ctx context.Context) (entry, error) {
 		if v, exp, ok := g.mainCache.get(key); ok {
 			return entry{view: v, expire: exp}, nil
 		}
 		g.Stats.LoadsDeduped.Add(1)
+		t := g.fences.begin(key)
 		e, err := g.callGetter(ctx, key)
-		if err == nil {
-			g.mainCache.add(key, e.view, e.expire)
-		}
+		g.fences.end(t, func() {
+			if err == nil {
+				g.mainCache.add(key, e.view, e.expire)
+			}
+		})
 		return e, err
 	})
 }
@@ -312,11 +335,7 @@ func (g *Group) getFromPeer(ctx context.Context, peer PeerGetter, key string) (e
 	if err != nil {
 		return entry{}, err
 	}
-	e, err := g.entryFromPeer(res)
-	if err == nil && g.cfg.HotProbability > 0 && g.cfg.Rand() < g.cfg.HotProbability {
-		g.hotCache.add(key, e.view, g.hotExpire(e.expire))
-	}
-	return e, err
+	return g.entryFromPeer(res)
 }
 
 // entryFromPeer turns a peer's answer into an entry or an error.
@@ -472,48 +491,80 @@ func (g *Group) write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteRespon
 	}
 	// The owner told every node, this one included, to drop its hot copy;
 	// drop it here too in case that message was lost.
-	g.hotCache.remove(in.Key)
+	g.dropCopy(in.Key)
 	return res, writeError(res)
 }
 
+// writeError turns the error code of a write's response into an error.
 func writeError(res *pb.WriteResponse) error {
 	switch res.GetError() {
+	case pb.WriteResponse_ERROR_NONE:
+		return nil
 	case pb.WriteResponse_ERROR_NOT_INTEGER:
 		return ErrNotInteger
 	case pb.WriteResponse_ERROR_OVERFLOW:
 		return ErrOverflow
+	case pb.WriteResponse_ERROR_ORIGIN:
+		return &OriginError{Msg: res.GetMessage()}
 	}
-	return nil
+	return fmt.Errorf("write refused: %s", res.GetMessage())
+}
+
+// dropCopy removes this node's copies of key and keeps loads in flight from
+// putting them back.
+func (g *Group) dropCopy(key string) {
+	g.fences.write(key)
+	g.peerLoads.Forget(key)
+	g.localLoads.Forget(key)
+	g.mainCache.remove(key)
+	g.hotCache.remove(key)
 }
 
 // applyWrite performs a write this node owns, then invalidates the other
 // nodes' hot copies.
 func (g *Group) applyWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteResponse {
 	res := &pb.WriteResponse{}
-	switch in.Op {
+	if in.GetKey() == "" {
+		res.Error, res.Message = pb.WriteResponse_ERROR_BAD_REQUEST, "empty key"
+		return res
+	}
+	switch in.GetOp() {
 	case pb.WriteRequest_OP_SET:
 		var exp time.Time
 		if in.TtlMs > 0 {
 			exp = g.cfg.Now().Add(time.Duration(in.TtlMs) * time.Millisecond)
 		}
-		g.mainCache.add(in.Key, NewByteView(in.Value), exp)
+		// Fence first: a load in flight must not cache its older result
+		// over this value (see fences).
+		g.fences.write(in.Key)
+		g.localLoads.Forget(in.Key)
 		g.hotCache.remove(in.Key)
+		g.mainCache.add(in.Key, NewByteView(in.Value), exp)
 	case pb.WriteRequest_OP_DELETE:
+		g.fences.write(in.Key)
+		g.localLoads.Forget(in.Key)
+		g.hotCache.remove(in.Key)
 		if g.mainCache.remove(in.Key) {
 			res.Count = 1
 		}
-		g.hotCache.remove(in.Key)
 	case pb.WriteRequest_OP_INCR:
 		n, err := g.incrLocal(ctx, in.Key, in.Delta)
 		switch {
+		case err == nil:
+			res.IntValue = n
 		case errors.Is(err, ErrNotInteger):
 			res.Error = pb.WriteResponse_ERROR_NOT_INTEGER
 			return res
 		case errors.Is(err, ErrOverflow):
 			res.Error = pb.WriteResponse_ERROR_OVERFLOW
 			return res
+		default:
+			res.Error, res.Message = pb.WriteResponse_ERROR_ORIGIN, err.Error()
+			return res
 		}
-		res.IntValue = n
+	default:
+		res.Error, res.Message = pb.WriteResponse_ERROR_BAD_REQUEST, "unknown op "+in.GetOp().String()
+		return res
 	}
 	g.invalidatePeers(ctx, in.Key)
 	return res
@@ -593,8 +644,10 @@ func (g *Group) invalidatePeers(ctx context.Context, key string) {
 }
 
 // Flush drops every value this node holds for the group. Other nodes keep
-// theirs.
+// theirs. Loads in flight when Flush is called do not cache their results,
+// though callers already waiting on them still get them.
 func (g *Group) Flush() {
+	g.fences.flushAll()
 	g.mainCache.clear()
 	g.hotCache.clear()
 }

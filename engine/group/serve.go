@@ -49,8 +49,7 @@ func (g *Group) ServeGetMany(ctx context.Context, in *pb.GetManyRequest) *pb.Get
 func (g *Group) ServeWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteResponse {
 	switch in.GetOp() {
 	case pb.WriteRequest_OP_DROP:
-		g.mainCache.remove(in.GetKey())
-		g.hotCache.remove(in.GetKey())
+		g.dropCopy(in.GetKey())
 		return &pb.WriteResponse{}
 	case pb.WriteRequest_OP_FLUSH:
 		g.Flush()
