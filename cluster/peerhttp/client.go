@@ -1,0 +1,216 @@
+package peerhttp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rcache/rcache/pb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Header names and values of the protocol; see the package comment.
+const (
+	headerPeer        = "Rcache-Peer"
+	headerTimeout     = "Rcache-Timeout-Ms"
+	headerContentType = "Content-Type"
+	contentType       = "application/x-protobuf"
+)
+
+const (
+	// maxErrorBody is how much of a non-200 answer is read for the error.
+	maxErrorBody = 256
+	// maxDrain is how much of an unread body is read before closing it, so
+	// that the connection can be reused; past that, dropping the
+	// connection is cheaper.
+	maxDrain = 4 << 10
+)
+
+// peer is a client for one member of the cluster; it implements
+// group.PeerGetter. A returned error means the request failed in transport:
+// the member could not be reached, did not answer in time, or answered
+// something other than a 200 with a protobuf body. A peer is safe for
+// concurrent use.
+type peer struct {
+	pool *Pool
+	base string // the member's base URL, as given to Set
+	err  error  // why base is not usable; every request fails with it
+}
+
+func (p *Pool) newPeer(base string) *peer {
+	c := &peer{pool: p, base: base}
+	if _, err := parsePeerURL(base); err != nil {
+		c.err = err
+	}
+	return c
+}
+
+// Get asks the member for one key: GET {base}{group}/{key}.
+func (c *peer) Get(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, error) {
+	query := ""
+	if in.GetPeek() {
+		query = "peek=1"
+	}
+	out := new(pb.GetResponse)
+	if err := c.do(ctx, http.MethodGet, in.GetGroup(), in.GetKey(), true, query, nil, out); err != nil {
+		return nil, fmt.Errorf("peerhttp: get %q from %s: %w", in.GetKey(), c.base, err)
+	}
+	return out, nil
+}
+
+// GetMany asks the member for several keys in one round trip: POST
+// {base}{group}. The keys must be valid UTF-8, which proto3 requires of
+// strings, and at most 65536; otherwise GetMany fails without a request and
+// the group fetches the keys one by one.
+func (c *peer) GetMany(ctx context.Context, in *pb.GetManyRequest) (*pb.GetManyResponse, error) {
+	if len(in.GetKeys()) > maxBatchKeys {
+		return nil, fmt.Errorf("peerhttp: get %d keys of %q from %s: more than %d keys", len(in.GetKeys()), in.GetGroup(), c.base, maxBatchKeys)
+	}
+	out := new(pb.GetManyResponse)
+	// The group travels in the path.
+	body, err := proto.Marshal(&pb.GetManyRequest{Keys: in.GetKeys(), Peek: in.GetPeek()})
+	if err != nil {
+		err = fmt.Errorf("encode request: %w", err)
+	} else {
+		err = c.do(ctx, http.MethodPost, in.GetGroup(), "", false, "", body, out)
+	}
+	if err == nil && len(out.GetResults()) != len(in.GetKeys()) {
+		err = fmt.Errorf("%d results for %d keys", len(out.GetResults()), len(in.GetKeys()))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("peerhttp: get %d keys of %q from %s: %w", len(in.GetKeys()), in.GetGroup(), c.base, err)
+	}
+	return out, nil
+}
+
+// Write applies a write at the member: POST {base}{group}/{key}.
+func (c *peer) Write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteResponse, error) {
+	out := new(pb.WriteResponse)
+	// The group and key travel in the path, where a key need not be UTF-8.
+	body, err := proto.Marshal(&pb.WriteRequest{Op: in.GetOp(), Value: in.GetValue(), TtlMs: in.GetTtlMs(), Delta: in.GetDelta()})
+	if err != nil {
+		err = fmt.Errorf("encode request: %w", err)
+	} else {
+		err = c.do(ctx, http.MethodPost, in.GetGroup(), in.GetKey(), true, "", body, out)
+	}
+	if err != nil {
+		op := strings.ToLower(strings.TrimPrefix(in.GetOp().String(), "OP_"))
+		return nil, fmt.Errorf("peerhttp: %s %q at %s: %w", op, in.GetKey(), c.base, err)
+	}
+	return out, nil
+}
+
+// do sends one request to {base}{group}[/{key}][?query] under a context
+// bounded by Config.Timeout, and decodes the answer into out.
+func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, query string, body []byte, out proto.Message) error {
+	switch {
+	case c.err != nil:
+		return c.err
+	case grp == "":
+		return errors.New("empty group")
+	case hasKey && key == "":
+		return errors.New("empty key")
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.pool.cfg.Timeout)
+	defer cancel()
+
+	var rd io.Reader
+	if method == http.MethodPost {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base, rd)
+	if err != nil {
+		return err
+	}
+	// Path is what the server will decode and RawPath what goes on the
+	// wire; RawPath is a valid encoding of Path, so the client sends it
+	// as it is, %2F and %2E included.
+	base := c.pool.cfg.BasePath
+	if hasKey {
+		req.URL.Path = base + grp + "/" + key
+		req.URL.RawPath = base + escapeSegment(grp) + "/" + escapeSegment(key)
+	} else {
+		req.URL.Path = base + grp
+		req.URL.RawPath = base + escapeSegment(grp)
+	}
+	req.URL.RawQuery = query
+	req.Header[headerPeer] = c.pool.peerHeader
+	deadline, _ := ctx.Deadline() // set above
+	req.Header[headerTimeout] = []string{strconv.FormatInt(ceilMillis(time.Until(deadline)), 10)}
+	if rd != nil {
+		req.Header[headerContentType] = []string{contentType}
+	}
+
+	res, err := c.pool.client.Do(req)
+	if err != nil {
+		// The *url.Error repeats the method and URL, which the caller's
+		// message already names.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return err
+	}
+	defer func() {
+		// Drain a little of what is left so that the connection can be
+		// reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxDrain))
+		_ = res.Body.Close()
+	}()
+	return readResponse(res, c.pool.cfg.MaxBodyBytes, out)
+}
+
+// readResponse checks that res is a 200 with a protobuf body of at most
+// limit bytes and decodes the body into out.
+func readResponse(res *http.Response, limit int64, out proto.Message) error {
+	if res.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
+		return fmt.Errorf("status %s: %q", res.Status, bytes.TrimSpace(msg))
+	}
+	if ct := res.Header.Get(headerContentType); !isProtobuf(ct) {
+		return fmt.Errorf("unexpected Content-Type %q", ct)
+	}
+	if res.ContentLength > limit {
+		return fmt.Errorf("response of %d bytes exceeds limit of %d", res.ContentLength, limit)
+	}
+	var b []byte
+	var err error
+	if res.ContentLength >= 0 {
+		// The transport reports a body shorter than its Content-Length as
+		// io.ErrUnexpectedEOF.
+		b = make([]byte, res.ContentLength)
+		_, err = io.ReadFull(res.Body, b)
+	} else {
+		b, err = io.ReadAll(io.LimitReader(res.Body, limit+1))
+		if err == nil && int64(len(b)) > limit {
+			return fmt.Errorf("response exceeds limit of %d bytes", limit)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	if err := proto.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}
+
+// isProtobuf reports whether the media type of a Content-Type value is
+// application/x-protobuf.
+func isProtobuf(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), contentType)
+}
+
+// ceilMillis returns d in whole milliseconds, rounded up, at least 1 and at
+// most the handler's bound, maxServeTimeout.
+func ceilMillis(d time.Duration) int64 {
+	d = min(d, maxServeTimeout)
+	return max(1, int64((d+time.Millisecond-1)/time.Millisecond))
+}

@@ -1,0 +1,153 @@
+package peerhttp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rcache/rcache/cluster/ring"
+	"github.com/rcache/rcache/engine/group"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	// DefaultBasePath is the path prefix of every peer request.
+	DefaultBasePath = "/_rcache/"
+
+	// DefaultTimeout bounds one peer request.
+	DefaultTimeout = 5 * time.Second
+
+	// DefaultMaxBodyBytes bounds request and response bodies: a 64 MiB
+	// value plus 64 KiB for the protobuf framing and an error message.
+	DefaultMaxBodyBytes = 64<<20 + 64<<10
+)
+
+// Tuning of the transport New builds when Config.Transport is nil.
+const (
+	maxDialTimeout      = 2 * time.Second
+	maxIdleConns        = 1024
+	maxIdleConnsPerHost = 128
+	idleConnTimeout     = 90 * time.Second
+	maxHeaderBytes      = 64 << 10
+)
+
+// Config configures a Pool. The zero value selects every default.
+type Config struct {
+	// BasePath is the path prefix under which peers talk to each other. It
+	// must begin and end with "/" and need no escaping; every node of a
+	// cluster must use the same one. Empty selects DefaultBasePath.
+	BasePath string
+
+	// Registry holds the groups the Pool serves to its peers; nil selects
+	// group.DefaultRegistry().
+	Registry *group.Registry
+
+	// Replicas is the number of virtual nodes per peer on the ring; zero
+	// selects ring.DefaultReplicas. Every node must use the same value.
+	Replicas int
+
+	// Hash places keys and peers on the ring; nil selects the ring's default
+	// hash. Every node must use the same one.
+	Hash ring.Hash
+
+	// Timeout bounds one peer request, from dialling to reading the whole
+	// response; zero selects DefaultTimeout. It is also how long an owner
+	// that hangs (or whose origin hangs) can stall a load before the asking
+	// node gives up and loads the key from its own origin.
+	Timeout time.Duration
+
+	// MaxBodyBytes bounds the body of a request this node accepts and of a
+	// response it reads, in bytes; zero selects DefaultMaxBodyBytes. A
+	// larger request is refused with 413, and a larger response fails the
+	// peer request.
+	MaxBodyBytes int64
+
+	// Transport sends peer requests; nil selects an *http.Transport owned
+	// by the Pool, shared by all its peers, with keep-alive connections
+	// (up to 128 idle ones per peer), a dial timeout of at most 2s, no
+	// proxy, and ResponseHeaderTimeout set to Timeout.
+	Transport http.RoundTripper
+
+	// Logger receives the Pool's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate reports what is wrong with c, if anything.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.BasePath != "" {
+		if err := validateBasePath(c.BasePath); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Replicas < 0 {
+		errs = append(errs, fmt.Errorf("peerhttp: negative Replicas %d", c.Replicas))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("peerhttp: negative Timeout %v", c.Timeout))
+	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("peerhttp: negative MaxBodyBytes %d", c.MaxBodyBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// validateBasePath checks that p is an absolute, clean path ending in "/"
+// whose escaped form is itself, so that it can be compared with a request's
+// escaped path as it is.
+func validateBasePath(p string) error {
+	ok := strings.HasPrefix(p, "/") && strings.HasSuffix(p, "/") && !strings.Contains(p, "//")
+	for seg := range strings.SplitSeq(strings.Trim(p, "/"), "/") {
+		if seg == "." || seg == ".." || escapeSegment(seg) != seg {
+			ok = false
+		}
+	}
+	if !ok {
+		return fmt.Errorf("peerhttp: BasePath %q must be a clean path that begins and ends with \"/\" and needs no escaping", p)
+	}
+	return nil
+}
+
+// withDefaults returns c with its zero fields filled in, except Transport,
+// which New builds because the Pool owns it.
+func (c Config) withDefaults() Config {
+	if c.BasePath == "" {
+		c.BasePath = DefaultBasePath
+	}
+	if c.Registry == nil {
+		c.Registry = group.DefaultRegistry()
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// newTransport returns the transport used when Config.Transport is nil.
+// Peers are few and talked to constantly, so it keeps many idle connections
+// per host; it ignores proxy settings from the environment.
+func newTransport(timeout time.Duration) *http.Transport {
+	dialer := &net.Dialer{Timeout: min(timeout, maxDialTimeout), KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           maxIdleConns,
+		MaxIdleConnsPerHost:    maxIdleConnsPerHost,
+		IdleConnTimeout:        idleConnTimeout,
+		TLSHandshakeTimeout:    min(timeout, maxDialTimeout),
+		ResponseHeaderTimeout:  timeout,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+	}
+}

@@ -1,0 +1,238 @@
+// Package peerhttp lets rcache nodes fetch keys from one another over HTTP.
+//
+// A Pool is both halves of the peer protocol. As a group.PeerPicker it
+// places the members of the cluster on a consistent-hash ring and gives each
+// group a client for the member that owns a key. As an http.Handler it
+// answers those clients by calling Group.ServeGet, ServeGetMany and
+// ServeWrite, which serve from this node and never forward, so two nodes
+// whose rings disagree cannot bounce a request between them.
+//
+// # Wire protocol
+//
+// Bodies are protocol buffers from package pb with Content-Type
+// application/x-protobuf. {base} is Config.BasePath ("/_rcache/" by
+// default); {group} and {key} are each escaped with url.PathEscape, and a
+// segment that is "." or ".." has its dots escaped as %2E, so that any bytes
+// survive, "/" included.
+//
+//	request                         body                 answer               served by
+//	GET  {base}{group}/{key}        none                 pb.GetResponse       Group.ServeGet
+//	GET  {base}{group}/{key}?peek=1 none                 pb.GetResponse       Group.ServeGet, Peek set
+//	POST {base}{group}/{key}        pb.WriteRequest      pb.WriteResponse     Group.ServeWrite
+//	POST {base}{group}              pb.GetManyRequest    pb.GetManyResponse   Group.ServeGetMany
+//
+// The group and key of a request are those of its path; the Group and Key
+// fields of a request body may be left empty, and must match the path when
+// they are not. Every request carries two headers: Rcache-Peer, the base URL
+// of the asking node, and Rcache-Timeout-Ms, the milliseconds the asker
+// will wait, which bound the handler's work (at most one minute).
+//
+// A 200 answer carries the outcome, including a key the origin does not have
+// (not_found) and an origin failure at the owner (origin_error). Any other
+// answer is a failure of the transport, with a short plain-text body: 400
+// for a malformed path, header or body (or a GetMany of more than 65536
+// keys), 404 for a path outside {base} or an unknown group, 405 for a wrong
+// method, 413 for a body over Config.MaxBodyBytes, and 504 when the deadline
+// passed before the owner had an answer. The asking node then loads the key
+// from its own origin.
+//
+// A Pool may be mounted on an http.ServeMux under its base path (for
+// example mux.Handle("/_rcache/", pool)), but not behind http.StripPrefix.
+package peerhttp
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rcache/rcache/cluster/ring"
+	"github.com/rcache/rcache/engine/group"
+)
+
+// Pool is this node's view of the cluster: the ring of members that decides
+// who owns a key, the clients that fetch keys from the other members, and
+// the handler that serves this node's keys to them. Register it with each
+// group (Group.RegisterPeers) and mount it on this node's HTTP server.
+//
+// A Pool is safe for concurrent use. Set may be called at any time, while
+// requests are in flight: lookups read the membership through one atomic
+// pointer and never lock.
+type Pool struct {
+	self   string
+	cfg    Config // defaults filled in
+	client *http.Client
+
+	// transport is the transport New built, whose idle connections Close
+	// closes; nil when Config.Transport was given.
+	transport *http.Transport
+
+	// peerHeader is the value of the Rcache-Peer header of every request
+	// this node sends. It is shared by those requests and never modified.
+	peerHeader []string
+
+	// state is read without locking; mu makes each Set build on the
+	// membership of the one before, so that a peer keeps its client.
+	mu    sync.Mutex // serializes the writers of state (Set)
+	state atomic.Pointer[membership]
+}
+
+// membership is one immutable version of the cluster, built by Set.
+type membership struct {
+	ring    *ring.Map
+	clients map[string]*peer   // every member but self
+	peers   []group.PeerGetter // the values of clients, sorted by URL
+	members []string           // sorted, self included if Set listed it
+}
+
+// New returns a Pool for the node whose base URL is self, e.g.
+// "http://127.0.0.1:8001" (a trailing "/" is dropped). Until Set is called
+// the Pool's only member is self, so it owns every key.
+func New(self string, cfg Config) (*Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	self = strings.TrimSuffix(self, "/")
+	if _, err := parsePeerURL(self); err != nil {
+		return nil, fmt.Errorf("peerhttp: self: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	p := &Pool{self: self, cfg: cfg, peerHeader: []string{self}}
+	rt := cfg.Transport
+	if rt == nil {
+		p.transport = newTransport(cfg.Timeout)
+		rt = p.transport
+	}
+	p.client = &http.Client{
+		Transport: rt,
+		// A redirect is not part of the protocol: report it as the
+		// failure it is instead of following it somewhere else.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		// No Client.Timeout: each request runs under a context bounded by
+		// Config.Timeout, whose deadline is also sent to the peer.
+	}
+	p.state.Store(p.build([]string{self}, nil))
+	return p, nil
+}
+
+// Self returns this node's base URL.
+func (p *Pool) Self() string { return p.self }
+
+// Set replaces the membership of the cluster with peers, the base URLs of
+// every node, this one included; each trailing "/" is dropped and
+// duplicates are ignored. Every node must be given the same list, or their
+// rings disagree on owners (which costs round trips, never correctness). A
+// node left out of its own list owns no keys. A URL that is not of the form
+// http[s]://host[:port] stays on the ring, so that ownership does not
+// depend on it, but requests to it fail and the keys it owns are loaded
+// locally.
+//
+// Set may be called at any time. Requests already in flight finish with the
+// membership they started with.
+func (p *Pool) Set(peers ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.state.Load()
+	m := p.build(peers, old)
+	p.state.Store(m)
+	if slices.Equal(m.members, old.members) {
+		return // already logged
+	}
+	p.cfg.Logger.Info("peers set", "self", p.self, "members", len(m.members))
+	if !slices.Contains(m.members, p.self) {
+		p.cfg.Logger.Warn("self is not among the peers: this node owns no keys", "self", p.self)
+	}
+	for _, c := range m.clients {
+		if c.err != nil {
+			p.cfg.Logger.Warn("bad peer URL: keys it owns will be loaded locally", "peer", c.base, "err", c.err)
+		}
+	}
+}
+
+// build returns the membership made of urls, reusing the clients of old (if
+// not nil) so that a peer keeps its identity across Set calls.
+func (p *Pool) build(urls []string, old *membership) *membership {
+	members := make([]string, 0, len(urls))
+	for _, u := range urls {
+		members = append(members, strings.TrimSuffix(u, "/"))
+	}
+	slices.Sort(members)
+	members = slices.Compact(members)
+
+	m := &membership{
+		ring:    ring.New(p.cfg.Replicas, p.cfg.Hash),
+		clients: make(map[string]*peer, len(members)),
+		members: members,
+	}
+	m.ring.Add(members...)
+	for _, u := range members {
+		if u == p.self {
+			continue
+		}
+		var c *peer
+		if old != nil {
+			c = old.clients[u]
+		}
+		if c == nil {
+			c = p.newPeer(u)
+		}
+		m.clients[u] = c
+		m.peers = append(m.peers, c)
+	}
+	return m
+}
+
+// PickPeer returns the client for the member that owns key, or false when
+// this node owns key or is the only member.
+func (p *Pool) PickPeer(key string) (group.PeerGetter, bool) {
+	m := p.state.Load()
+	if len(m.clients) == 0 {
+		return nil, false
+	}
+	owner := m.ring.Get(key)
+	c, ok := m.clients[owner] // false for self and for an empty ring
+	if !ok {
+		return nil, false
+	}
+	return c, true
+}
+
+// Peers returns a client for every member but this node, sorted by URL.
+// The caller owns the returned slice.
+func (p *Pool) Peers() []group.PeerGetter {
+	return slices.Clone(p.state.Load().peers)
+}
+
+// Members returns the base URLs of the members given to the last Set (self
+// alone before the first), sorted, this node included. The caller owns the
+// returned slice.
+func (p *Pool) Members() []string {
+	return slices.Clone(p.state.Load().members)
+}
+
+// Close closes the idle connections of the transport New built, which stops
+// their goroutines. Call it once the Pool's requests are over; a request
+// made afterwards opens new connections. Close leaves a Config.Transport
+// alone: its owner closes it.
+func (p *Pool) Close() {
+	if p.transport != nil {
+		p.transport.CloseIdleConnections()
+	}
+}
+
+// parsePeerURL checks that s is an http or https URL naming a host and
+// nothing more, and returns it parsed.
+func parsePeerURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" ||
+		u.User != nil || u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, fmt.Errorf("%q is not of the form http[s]://host[:port]", s)
+	}
+	return u, nil
+}
