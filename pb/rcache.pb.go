@@ -294,10 +294,12 @@ func (x *GetResponse) GetOriginError() string {
 
 // GetManyRequest asks one owner for several keys of one group at once.
 type GetManyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
-	Keys          []string               `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
-	Peek          bool                   `protobuf:"varint,3,opt,name=peek,proto3" json:"peek,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Group string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// keys are bytes, not string, so that keys that are not valid UTF-8 can
+	// travel too (proto3 refuses to marshal such a string).
+	Keys          [][]byte `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	Peek          bool     `protobuf:"varint,3,opt,name=peek,proto3" json:"peek,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -339,7 +341,7 @@ func (x *GetManyRequest) GetGroup() string {
 	return ""
 }
 
-func (x *GetManyRequest) GetKeys() []string {
+func (x *GetManyRequest) GetKeys() [][]byte {
 	if x != nil {
 		return x.Keys
 	}
@@ -573,7 +575,7 @@ const file_rcache_proto_rawDesc = "" +
 	"\forigin_error\x18\x04 \x01(\tR\voriginError\"N\n" +
 	"\x0eGetManyRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x12\n" +
-	"\x04keys\x18\x02 \x03(\tR\x04keys\x12\x12\n" +
+	"\x04keys\x18\x02 \x03(\fR\x04keys\x12\x12\n" +
 	"\x04peek\x18\x03 \x01(\bR\x04peek\"@\n" +
 	"\x0fGetManyResponse\x12-\n" +
 	"\aresults\x18\x01 \x03(\v2\x13.rcache.GetResponseR\aresults\"\xff\x01\n" +

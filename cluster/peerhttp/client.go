@@ -66,9 +66,8 @@ func (c *peer) Get(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, err
 }
 
 // GetMany asks the member for several keys in one round trip: POST
-// {base}{group}. The keys must be valid UTF-8, which proto3 requires of
-// strings, and at most 65536; otherwise GetMany fails without a request and
-// the group fetches the keys one by one.
+// {base}{group}. At most 65536 keys: with more, GetMany fails without a
+// request.
 func (c *peer) GetMany(ctx context.Context, in *pb.GetManyRequest) (*pb.GetManyResponse, error) {
 	if len(in.GetKeys()) > maxBatchKeys {
 		return nil, fmt.Errorf("peerhttp: get %d keys of %q from %s: more than %d keys", len(in.GetKeys()), in.GetGroup(), c.base, maxBatchKeys)

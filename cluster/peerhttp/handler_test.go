@@ -51,7 +51,7 @@ func TestHandlerStatus(t *testing.T) {
 	t.Cleanup(srv.Close)
 	client := srv.Client()
 
-	getMany := marshal(t, &pb.GetManyRequest{Keys: []string{"Tom", "missing:x"}})
+	getMany := marshal(t, &pb.GetManyRequest{Keys: [][]byte{[]byte("Tom"), []byte("missing:x")}})
 	set := marshal(t, &pb.WriteRequest{Op: pb.WriteRequest_OP_SET, Value: []byte("1")})
 	tests := []struct {
 		name      string
@@ -166,7 +166,7 @@ func TestHandlerAnswers(t *testing.T) {
 			new(pb.WriteResponse), &pb.WriteResponse{IntValue: 600}},
 		{"incr not integer", "POST", "/_rcache/scores/Sam%20x", marshal(t, &pb.WriteRequest{Op: pb.WriteRequest_OP_INCR, Delta: 1}),
 			new(pb.WriteResponse), &pb.WriteResponse{Error: pb.WriteResponse_ERROR_NOT_INTEGER}},
-		{"get many", "POST", "/_rcache/scores", marshal(t, &pb.GetManyRequest{Group: "scores", Keys: []string{"Sam", "missing:y"}}),
+		{"get many", "POST", "/_rcache/scores", marshal(t, &pb.GetManyRequest{Group: "scores", Keys: [][]byte{[]byte("Sam"), []byte("missing:y")}}),
 			new(pb.GetManyResponse), &pb.GetManyResponse{Results: []*pb.GetResponse{{Value: []byte("567")}, {NotFound: true}}}},
 	}
 	for _, tt := range tests {

@@ -229,20 +229,24 @@ func (g *Group) load(ctx context.Context, key string) (entry, error) {
 		}
 		g.Stats.PeerErrors.Add(1)
 		g.cfg.Logger.Warn("peer fetch failed, loading locally", "group", g.name, "err", err)
-		// The owner is unreachable: load here, but keep the result only as a
-		// short-lived hot copy so that the owner's copy wins once it is back.
-		// The fetch may have used up the load's time (a hung owner), so the
-		// fallback gets a budget of its own.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.LoadTimeout)
-		defer cancel()
-		e, err = g.callGetter(fctx, key)
-		g.fences.end(t, func() {
-			if err == nil && g.cfg.HotProbability >= 0 {
-				g.hotCache.add(key, e.view, g.hotExpire(e.expire))
-			}
-		})
-		return e, err
+		return g.fallbackLoad(ctx, t, key)
 	})
+}
+
+// fallbackLoad calls the Getter for a key whose owner is unreachable and
+// keeps the result only as a short-lived hot copy, so that the owner's copy
+// wins once it is back. The fetch may have used up the load's time (a hung
+// owner), so the fallback gets a budget of its own. It ends t.
+func (g *Group) fallbackLoad(ctx context.Context, t ticket, key string) (entry, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.LoadTimeout)
+	defer cancel()
+	e, err := g.callGetter(ctx, key)
+	g.fences.end(t, func() {
+		if err == nil && g.cfg.HotProbability >= 0 {
+			g.hotCache.add(key, e.view, g.hotExpire(e.expire))
+		}
+	})
+	return e, err
 }
 
 // loadLocal returns key from the main cache or calls the Getter, inside
@@ -348,7 +352,7 @@ func (g *Group) entryFromPeer(res *pb.GetResponse) (entry, error) {
 	}
 	e := entry{view: NewByteView(res.GetValue())}
 	if ttl := res.GetTtlMs(); ttl > 0 {
-		e.expire = g.cfg.Now().Add(time.Duration(ttl) * time.Millisecond)
+		e.expire = g.cfg.Now().Add(msDuration(ttl))
 	}
 	return e, nil
 }
@@ -400,9 +404,9 @@ func (g *Group) GetMany(ctx context.Context, keys []string) []Result {
 // getManyFromPeer fills res[i] for each i in idx from one peer's batch
 // answer; if the batch fails, each key is loaded as a single Get would.
 func (g *Group) getManyFromPeer(ctx context.Context, peer PeerGetter, keys []string, idx []int, res []Result) {
-	req := &pb.GetManyRequest{Group: g.name, Keys: make([]string, len(idx))}
+	req := &pb.GetManyRequest{Group: g.name, Keys: make([][]byte, len(idx))}
 	for j, i := range idx {
-		req.Keys[j] = keys[i]
+		req.Keys[j] = []byte(keys[i])
 	}
 	out, err := peer.GetMany(ctx, req)
 	if err == nil && len(out.GetResults()) == len(idx) {
@@ -417,12 +421,22 @@ func (g *Group) getManyFromPeer(ctx context.Context, peer PeerGetter, keys []str
 	if err == nil {
 		err = fmt.Errorf("peer answered %d results for %d keys", len(out.GetResults()), len(idx))
 	}
-	g.cfg.Logger.Warn("peer batch fetch failed, loading each key", "group", g.name, "keys", len(idx), "err", err)
-	// Each load below counts itself in LoadsDeduped.
+	g.Stats.PeerErrors.Add(1)
+	g.cfg.Logger.Warn("peer batch fetch failed, loading locally", "group", g.name, "keys", len(idx), "err", err)
+	// The owner just failed: load every key here, in parallel, rather than
+	// asking it again key by key, which could stall a batch for len(idx)
+	// peer timeouts. Each key joins a fetch of it already in flight.
+	var wg sync.WaitGroup
 	for _, i := range idx {
-		e, err := g.load(ctx, keys[i])
-		res[i] = Result{Value: e.view, Err: err}
+		wg.Go(func() {
+			e, err := g.wait(ctx, keys[i], &g.peerLoads, func(ctx context.Context) (entry, error) {
+				g.Stats.LoadsDeduped.Add(1)
+				return g.fallbackLoad(ctx, g.fences.begin(keys[i]), keys[i])
+			})
+			res[i] = Result{Value: e.view, Err: err}
+		})
 	}
+	wg.Wait()
 }
 
 // Exists reports whether key is cached at its owner, without calling the
@@ -532,7 +546,7 @@ func (g *Group) applyWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteRe
 	case pb.WriteRequest_OP_SET:
 		var exp time.Time
 		if in.TtlMs > 0 {
-			exp = g.cfg.Now().Add(time.Duration(in.TtlMs) * time.Millisecond)
+			exp = g.cfg.Now().Add(msDuration(in.TtlMs))
 		}
 		// Fence first: a load in flight must not cache its older result
 		// over this value (see fences).
@@ -655,4 +669,17 @@ func (g *Group) Flush() {
 // Len returns the number of entries this node holds for the group.
 func (g *Group) Len() int64 {
 	return g.mainCache.stats().Items + g.hotCache.stats().Items
+}
+
+// maxTTL bounds a lifetime that arrives from the network, so that a huge
+// ttl_ms cannot overflow time.Duration; about 100 years.
+const maxTTL = 100 * 365 * 24 * time.Hour
+
+// msDuration converts milliseconds from the wire into a Duration, clamped
+// to maxTTL.
+func msDuration(ms int64) time.Duration {
+	if ms > int64(maxTTL/time.Millisecond) {
+		return maxTTL
+	}
+	return time.Duration(ms) * time.Millisecond
 }

@@ -27,22 +27,35 @@ func (g *Group) ServeGet(ctx context.Context, in *pb.GetRequest) *pb.GetResponse
 }
 
 // ServeGetMany answers a peer's batch request like ServeGet answers each
-// key, loading the missing keys in parallel.
+// key, loading up to maxBatchLoads missing keys at a time.
 func (g *Group) ServeGetMany(ctx context.Context, in *pb.GetManyRequest) *pb.GetManyResponse {
 	keys := in.GetKeys()
 	out := &pb.GetManyResponse{Results: make([]*pb.GetResponse, len(keys))}
+	sem := make(chan struct{}, maxBatchLoads)
 	var wg sync.WaitGroup
 	for i, key := range keys {
-		req := &pb.GetRequest{Key: key, Peek: in.GetPeek()}
-		if _, _, ok := g.mainCache.get(key); ok || req.Peek {
-			out.Results[i] = g.ServeGet(ctx, req)
+		req := &pb.GetRequest{Key: string(key), Peek: in.GetPeek()}
+		if v, exp, ok := g.mainCache.get(req.Key); ok || req.Peek {
+			g.Stats.ServerRequests.Add(1)
+			if !ok {
+				out.Results[i] = &pb.GetResponse{NotFound: true}
+				continue
+			}
+			out.Results[i] = g.response(entry{view: v, expire: exp}, nil)
 			continue
 		}
-		wg.Go(func() { out.Results[i] = g.ServeGet(ctx, req) })
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out.Results[i] = g.ServeGet(ctx, req)
+		})
 	}
 	wg.Wait()
 	return out
 }
+
+// maxBatchLoads bounds the loads one ServeGetMany runs at once.
+const maxBatchLoads = 32
 
 // ServeWrite applies a peer's write: one this node owns (SET, DELETE, INCR),
 // or an invalidation (DROP, FLUSH) of the copies it holds.

@@ -120,7 +120,7 @@ func TestServeGetMany(t *testing.T) {
 	ctx := context.Background()
 	g, db := serveGroup(t, group.Config{})
 	keys := []string{"Tom", "Kate", "", "Sam", "err", "Tom"}
-	got := g.ServeGetMany(ctx, &pb.GetManyRequest{Keys: keys}).GetResults()
+	got := g.ServeGetMany(ctx, &pb.GetManyRequest{Keys: toBytes(keys)}).GetResults()
 	want := []*pb.GetResponse{
 		{Value: []byte("630")}, {NotFound: true}, {NotFound: true},
 		{Value: []byte("567")}, {OriginError: "boom"}, {Value: []byte("630")},
@@ -140,7 +140,7 @@ func TestServeGetMany(t *testing.T) {
 
 	// A peek answers from memory only.
 	keys = []string{"Tom", "Jack"}
-	got = g.ServeGetMany(ctx, &pb.GetManyRequest{Keys: keys, Peek: true}).GetResults()
+	got = g.ServeGetMany(ctx, &pb.GetManyRequest{Keys: toBytes(keys), Peek: true}).GetResults()
 	want = []*pb.GetResponse{{Value: []byte("630")}, {NotFound: true}}
 	for i := range want {
 		checkResponse(t, "ServeGetMany(peek)["+keys[i]+"]", got[i], want[i])
@@ -229,4 +229,13 @@ func TestServeWriteDrop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// toBytes converts keys to the wire's [][]byte.
+func toBytes(keys []string) [][]byte {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i] = []byte(k)
+	}
+	return out
 }
