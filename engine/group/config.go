@@ -14,6 +14,7 @@ const (
 	DefaultHotTTL            = 5 * time.Second
 	DefaultHotProbability    = 0.1
 	DefaultInvalidateTimeout = 250 * time.Millisecond
+	DefaultMaxOriginCalls    = 64
 )
 
 // Config describes a group. Zero fields select the defaults above; only
@@ -39,6 +40,12 @@ type Config struct {
 	// The load runs detached from the callers that wait on it, so this is
 	// what stops it; zero selects DefaultLoadTimeout.
 	LoadTimeout time.Duration
+
+	// MaxOriginCalls caps the Getter calls this node runs at once for the
+	// group, so that a burst of distinct misses cannot flatten the origin;
+	// further loads wait their turn (within their LoadTimeout). Zero selects
+	// DefaultMaxOriginCalls.
+	MaxOriginCalls int
 
 	// HotTTL bounds how long a hot copy of another node's value is served
 	// without asking the owner again; it is also how stale a copy can get
@@ -78,6 +85,9 @@ func (c *Config) Validate() error {
 	if c.CacheBytes < 0 {
 		errs = append(errs, fmt.Errorf("group %q: negative CacheBytes %d", c.Name, c.CacheBytes))
 	}
+	if c.MaxOriginCalls < 0 {
+		errs = append(errs, fmt.Errorf("group %q: negative MaxOriginCalls %d", c.Name, c.MaxOriginCalls))
+	}
 	if c.TTL < 0 || c.LoadTimeout < 0 || c.HotTTL < 0 || c.InvalidateTimeout < 0 {
 		errs = append(errs, fmt.Errorf("group %q: negative duration", c.Name))
 	}
@@ -91,6 +101,9 @@ func (c *Config) Validate() error {
 func (c Config) withDefaults() Config {
 	if c.LoadTimeout == 0 {
 		c.LoadTimeout = DefaultLoadTimeout
+	}
+	if c.MaxOriginCalls == 0 {
+		c.MaxOriginCalls = DefaultMaxOriginCalls
 	}
 	if c.HotTTL == 0 {
 		c.HotTTL = DefaultHotTTL

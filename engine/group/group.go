@@ -109,13 +109,17 @@ type Group struct {
 	// fences keep loads that started before a write from caching over it.
 	fences fences
 
+	// originSlots holds one token per Getter call in progress; its capacity
+	// is MaxOriginCalls.
+	originSlots chan struct{}
+
 	// Stats are the group's counters.
 	Stats Stats
 }
 
 func newGroup(cfg Config) *Group {
 	cfg = cfg.withDefaults()
-	g := &Group{name: cfg.Name, cfg: cfg}
+	g := &Group{name: cfg.Name, cfg: cfg, originSlots: make(chan struct{}, cfg.MaxOriginCalls)}
 	var hot int64
 	if cfg.HotProbability >= 0 && cfg.CacheBytes > 0 {
 		// At least one byte: zero would make the hot cache unlimited.
@@ -298,6 +302,13 @@ func (e *OriginError) Error() string { return "origin: " + e.Msg }
 
 // callGetter calls the Getter and stamps the value with the group's TTL.
 func (g *Group) callGetter(ctx context.Context, key string) (entry, error) {
+	select {
+	case g.originSlots <- struct{}{}:
+		defer func() { <-g.originSlots }()
+	case <-ctx.Done():
+		g.Stats.LocalLoadErrs.Add(1)
+		return entry{}, fmt.Errorf("group %s: load %q: waiting for an origin slot: %w", g.name, key, context.Cause(ctx))
+	}
 	returned := false
 	defer func() {
 		if !returned {
