@@ -1,0 +1,88 @@
+package resp
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/tidwall/redcon"
+)
+
+// BenchmarkGetHit measures a GET answered from the cache: through the
+// handler alone, over a socket with pipelined raw commands, and through
+// go-redis from parallel goroutines.
+func BenchmarkGetHit(b *testing.B) {
+	b.Run("handler", func(b *testing.B) {
+		f := newRegistry(b)
+		h := newHandler(Config{Registry: f.reg, Default: f.def}.withDefaults(), context.Background(), time.Now)
+		cl := h.newClient(nil, redcon.NewWriter(io.Discard))
+		args := [][]byte{[]byte("GET"), []byte("scores:Tom")}
+		h.exec(cl, args) // load it
+		b.ReportAllocs()
+		for b.Loop() {
+			h.exec(cl, args)
+			cl.w.w.Flush()
+		}
+	})
+
+	b.Run("pipelined100", func(b *testing.B) {
+		const batch = 100
+		f := newFixture(b, nil)
+		c, r := dial(b, f.addr)
+		c.SetDeadline(time.Time{})
+		send := strings.Repeat(multibulk("GET", "scores:Tom"), batch)
+		want := len(strings.Repeat("$3\r\n630\r\n", batch))
+		buf := make([]byte, want)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := io.WriteString(c, send); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.ReadFull(r, buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/get")
+	})
+
+	b.Run("go-redis-parallel", func(b *testing.B) {
+		f := newFixture(b, nil)
+		rdb := newRedisClient(b, f.addr, 3, func(o *redis.Options) { o.PoolSize = 64 })
+		ctx := context.Background()
+		if err := rdb.Get(ctx, "scores:Tom").Err(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := rdb.Get(ctx, "scores:Tom").Err(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkMGetHit measures an MGET of 10 cached keys in two groups,
+// through the handler alone.
+func BenchmarkMGetHit(b *testing.B) {
+	f := newRegistry(b)
+	h := newHandler(Config{Registry: f.reg, Default: f.def}.withDefaults(), context.Background(), time.Now)
+	cl := h.newClient(nil, redcon.NewWriter(io.Discard))
+	args := [][]byte{[]byte("MGET")}
+	for i := range 10 {
+		key := []string{"scores:Tom", "scores:Jack", "plain"}[i%3]
+		args = append(args, []byte(key))
+	}
+	runCommand(h, "SET", "plain", "x")
+	h.exec(cl, args)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.exec(cl, args)
+		cl.w.w.Flush()
+	}
+}

@@ -1,0 +1,93 @@
+package resp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/rcache/rcache/engine/group"
+)
+
+// defaultCommandTimeout bounds one command's wait when Config.CommandTimeout
+// is zero.
+const defaultCommandTimeout = 10 * time.Second
+
+// Membership is what INFO needs to know about the cluster;
+// cluster/peerhttp.Pool implements it.
+type Membership interface {
+	// Self returns this node's address as the other members know it.
+	Self() string
+	// Members returns the address of every member, this node included.
+	Members() []string
+}
+
+// Config describes a Server. Zero fields select the defaults; only Default
+// is required.
+type Config struct {
+	// Registry holds the configured groups, addressed by clients as
+	// "name:key". Nil means group.DefaultRegistry().
+	Registry *group.Registry
+
+	// Default is the plain cache (its Getter reports group.ErrNotFound, so
+	// a miss is nil) that holds every key without a configured group
+	// prefix. It must also be in Registry under its own name, so that
+	// DBSIZE, FLUSHALL and INFO cover it, but it is never addressed by that
+	// prefix: "default:k" is the key "default:k" in Default.
+	Default *group.Group
+
+	// Cluster describes the cluster for INFO; nil means a single node.
+	Cluster Membership
+
+	// RequirePass is the password AUTH and HELLO AUTH must present before
+	// any other command runs; "" means no authentication.
+	RequirePass string
+
+	// CommandTimeout bounds how long one command waits on the engine (a
+	// load, a peer). Zero selects 10 seconds.
+	CommandTimeout time.Duration
+
+	// Logger receives the server's log lines; nil discards them.
+	Logger *slog.Logger
+
+	// Version is the rcache version that INFO and HELLO report; "" means
+	// "dev".
+	Version string
+}
+
+// Validate reports what is wrong with c, if anything.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Default == nil {
+		errs = append(errs, errors.New("resp: nil Default group"))
+	} else {
+		reg := c.Registry
+		if reg == nil {
+			reg = group.DefaultRegistry()
+		}
+		if reg.GetGroup(c.Default.Name()) != c.Default {
+			errs = append(errs, fmt.Errorf("resp: Default group %q is not in Registry", c.Default.Name()))
+		}
+	}
+	if c.CommandTimeout < 0 {
+		errs = append(errs, fmt.Errorf("resp: negative CommandTimeout %v", c.CommandTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults returns c with its zero fields filled in.
+func (c Config) withDefaults() Config {
+	if c.Registry == nil {
+		c.Registry = group.DefaultRegistry()
+	}
+	if c.CommandTimeout == 0 {
+		c.CommandTimeout = defaultCommandTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	return c
+}

@@ -1,0 +1,291 @@
+package resp
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/rcache/rcache/engine/group"
+)
+
+// The data commands. A key that cannot exist, the empty key of a group
+// ("scores:") or the empty key itself, reads as absent (GET gives null, DEL
+// and EXISTS count 0, as Redis does for a missing key) and is refused by
+// writes with "ERR empty key": the engine keeps no empty keys.
+
+// get: GET key
+func (h *handler) get(cl *client, args [][]byte) {
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	if key == "" {
+		cl.w.Null()
+		return
+	}
+	ctx := h.commandContext()
+	defer ctx.end()
+	v, err := g.Get(ctx, key)
+	if err != nil {
+		h.fail(ctx, cl, loadError{err})
+		return
+	}
+	cl.w.BulkString(v.String())
+}
+
+// mget: MGET key [key ...]. The keys of each group are fetched with one
+// GetMany, which batches them per owner, and the groups in parallel. Like
+// Redis's MGET it never fails a key: a key that has no value, or whose
+// load failed, is null.
+func (h *handler) mget(cl *client, args [][]byte) {
+	type batch struct {
+		g    *group.Group
+		idx  []int    // the positions of the keys in args[1:]
+		keys []string // the keys within g
+		res  []group.Result
+	}
+	keys := args[1:]
+	var batches []*batch // few: one per group named
+	for i, raw := range keys {
+		g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw)
+		if key == "" {
+			continue // null: GetMany would refuse it
+		}
+		var b *batch
+		for _, c := range batches {
+			if c.g == g {
+				b = c
+				break
+			}
+		}
+		if b == nil {
+			b = &batch{g: g}
+			batches = append(batches, b)
+		}
+		b.idx = append(b.idx, i)
+		b.keys = append(b.keys, key)
+	}
+
+	ctx := h.commandContext()
+	defer ctx.end()
+	if len(batches) > 0 {
+		// The other groups in goroutines, the first one here.
+		var wg sync.WaitGroup
+		for _, b := range batches[1:] {
+			wg.Go(func() { b.res = b.g.GetMany(ctx, b.keys) })
+		}
+		batches[0].res = batches[0].g.GetMany(ctx, batches[0].keys)
+		wg.Wait()
+	}
+
+	values := make([]*group.ByteView, len(keys)) // nil: null
+	for _, b := range batches {
+		for j, i := range b.idx {
+			if b.res[j].Err == nil {
+				values[i] = &b.res[j].Value
+			}
+		}
+	}
+	cl.w.Array(len(values))
+	for _, v := range values {
+		if v == nil {
+			cl.w.Null()
+			continue
+		}
+		cl.w.BulkString(v.String())
+	}
+}
+
+// set: SET key value [EX seconds | PX milliseconds]. The other options of
+// Redis's SET (NX, XX, GET, KEEPTTL, EXAT, PXAT) are a syntax error.
+func (h *handler) set(cl *client, args [][]byte) {
+	// As Redis does: first the options' syntax, then the expiry's value.
+	var expire []byte
+	var unit time.Duration
+	for i := 3; i < len(args); i++ {
+		switch {
+		case equalFold(args[i], "ex") && expire == nil && i+1 < len(args):
+			unit = time.Second
+		case equalFold(args[i], "px") && expire == nil && i+1 < len(args):
+			unit = time.Millisecond
+		default:
+			cl.w.Error(string(errSyntax))
+			return
+		}
+		i++
+		expire = args[i]
+	}
+	var ttl time.Duration
+	if expire != nil {
+		n, ok := parseInt(expire)
+		if !ok {
+			cl.w.Error(string(errNotInteger))
+			return
+		}
+		if n <= 0 || (unit == time.Second && n > math.MaxInt64/1000) {
+			cl.w.Error(string(errInvalidExpire))
+			return
+		}
+		ttl = expiry(n, unit)
+	}
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	ctx := h.commandContext()
+	defer ctx.end()
+	if err := g.Set(ctx, key, args[2], ttl); err != nil {
+		h.fail(ctx, cl, err)
+		return
+	}
+	cl.w.Simple("OK")
+}
+
+// expiry returns n units as a Duration, capped at the longest Duration
+// (about 292 years) where Redis would go further.
+func expiry(n int64, unit time.Duration) time.Duration {
+	if n > math.MaxInt64/int64(unit) {
+		return math.MaxInt64
+	}
+	return time.Duration(n) * unit
+}
+
+// mset: MSET key value [key value ...]. The pairs are set in order, each at
+// its key's owner; unlike Redis's MSET, the whole is not atomic. No pair is
+// set if a key is empty.
+func (h *handler) mset(cl *client, args [][]byte) {
+	if len(args)%2 == 0 {
+		cl.w.Error(wrongArity("mset"))
+		return
+	}
+	type pair struct {
+		g   *group.Group
+		key string
+	}
+	pairs := make([]pair, 0, len(args)/2)
+	for i := 1; i < len(args); i += 2 {
+		g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[i])
+		if key == "" {
+			cl.w.Error(string(errEmptyKey))
+			return
+		}
+		pairs = append(pairs, pair{g, key})
+	}
+	ctx := h.commandContext()
+	defer ctx.end()
+	// TODO(resp): set the pairs of different owners in parallel, keeping
+	// the last value of a key repeated in one MSET.
+	for j, p := range pairs {
+		if err := p.g.Set(ctx, p.key, args[2+2*j], 0); err != nil {
+			h.fail(ctx, cl, err)
+			return
+		}
+	}
+	cl.w.Simple("OK")
+}
+
+// del: DEL key [key ...] and UNLINK key [key ...]. It replies with the
+// number of keys that were cached at their owners; the next GET of one
+// loads it again from the origin.
+func (h *handler) del(cl *client, args [][]byte) {
+	ctx := h.commandContext()
+	defer ctx.end()
+	var n int64
+	for _, raw := range args[1:] {
+		g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw)
+		if key == "" {
+			continue
+		}
+		removed, err := g.Delete(ctx, key)
+		if err != nil {
+			h.fail(ctx, cl, err)
+			return
+		}
+		if removed {
+			n++
+		}
+	}
+	cl.w.Int(n)
+}
+
+// exists: EXISTS key [key ...]. It counts the keys cached at their owners,
+// a key named twice twice, without loading any from the origin.
+func (h *handler) exists(cl *client, args [][]byte) {
+	ctx := h.commandContext()
+	defer ctx.end()
+	var n int64
+	for _, raw := range args[1:] {
+		g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw)
+		if key == "" {
+			continue
+		}
+		ok, err := g.Exists(ctx, key)
+		if err != nil {
+			h.fail(ctx, cl, err)
+			return
+		}
+		if ok {
+			n++
+		}
+	}
+	cl.w.Int(n)
+}
+
+// strlen: STRLEN key. It loads the value like GET; a key with no value has
+// length 0.
+func (h *handler) strlen(cl *client, args [][]byte) {
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	if key == "" {
+		cl.w.Int(0)
+		return
+	}
+	ctx := h.commandContext()
+	defer ctx.end()
+	v, err := g.Get(ctx, key)
+	switch {
+	case errors.Is(err, group.ErrNotFound):
+		cl.w.Int(0)
+	case err != nil:
+		h.fail(ctx, cl, loadError{err})
+	default:
+		cl.w.Int(int64(v.Len()))
+	}
+}
+
+// incr: INCR key
+func (h *handler) incr(cl *client, args [][]byte) { h.incrBy(cl, args[1], 1) }
+
+// decr: DECR key
+func (h *handler) decr(cl *client, args [][]byte) { h.incrBy(cl, args[1], -1) }
+
+// incrby: INCRBY key increment
+func (h *handler) incrby(cl *client, args [][]byte) {
+	n, ok := parseInt(args[2])
+	if !ok {
+		cl.w.Error(string(errNotInteger))
+		return
+	}
+	h.incrBy(cl, args[1], n)
+}
+
+// decrby: DECRBY key decrement
+func (h *handler) decrby(cl *client, args [][]byte) {
+	n, ok := parseInt(args[2])
+	switch {
+	case !ok:
+		cl.w.Error(string(errNotInteger))
+	case n == math.MinInt64:
+		cl.w.Error(string(errDecrOverflow)) // -n does not exist
+	default:
+		h.incrBy(cl, args[1], -n)
+	}
+}
+
+// incrBy adds delta to the integer under the client key raw and replies
+// with the result.
+func (h *handler) incrBy(cl *client, raw []byte, delta int64) {
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw)
+	ctx := h.commandContext()
+	defer ctx.end()
+	n, err := g.IncrBy(ctx, key, delta)
+	if err != nil {
+		h.fail(ctx, cl, err)
+		return
+	}
+	cl.w.Int(n)
+}

@@ -1,0 +1,108 @@
+package resp
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// listener is the net.Listener that Serve hands to redcon. It wraps each
+// accepted connection in a trackedConn, and once Shutdown has closed the
+// real listener it holds redcon's accept loop back until the connections
+// are drained: when Accept fails, redcon closes every connection at once,
+// and the commands in flight must be let finish first.
+type listener struct {
+	net.Listener
+	s       *Server
+	drained chan struct{} // closed by Shutdown once the connections are gone
+
+	errMu sync.Mutex // guards err
+	err   error      // the error that ended Accept, when Shutdown did not
+}
+
+// Accept returns the next connection. After a temporary failure (out of
+// file descriptors, say) it waits a little before trying again, as
+// net/http does, instead of letting redcon spin.
+func (l *listener) Accept() (net.Conn, error) {
+	var delay time.Duration
+	for {
+		c, err := l.Listener.Accept()
+		if err == nil {
+			return &trackedConn{Conn: c}, nil
+		}
+		l.s.mu.Lock()
+		closing := l.s.closing
+		l.s.mu.Unlock()
+		if closing {
+			<-l.drained
+			return nil, net.ErrClosed
+		}
+		if errors.Is(err, net.ErrClosed) {
+			l.errMu.Lock()
+			l.err = err
+			l.errMu.Unlock()
+			return nil, err
+		}
+		delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+		l.s.h.cfg.Logger.Warn("accept failed, retrying", "err", err, "delay", delay)
+		time.Sleep(delay)
+	}
+}
+
+func (l *listener) acceptErr() error {
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	return l.err
+}
+
+// trackedConn is a server connection that Shutdown can drain: it stops
+// reading commands once draining, and a read already waiting is woken.
+// redcon reads from it only on the connection's goroutine, after it has
+// flushed the replies to the commands read before, so a connection waiting
+// in Read has nothing in flight.
+type trackedConn struct {
+	net.Conn
+
+	mu       sync.Mutex // guards reading and draining
+	reading  bool       // a Read is waiting on the socket
+	draining bool       // Shutdown has begun: read no more commands
+}
+
+// Read reads from the connection unless it is draining, in which case it
+// reports io.EOF so that redcon closes the connection.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.draining {
+		c.mu.Unlock()
+		return 0, io.EOF
+	}
+	c.reading = true
+	c.mu.Unlock()
+
+	n, err := c.Conn.Read(p)
+
+	c.mu.Lock()
+	c.reading = false
+	draining := c.draining
+	c.mu.Unlock()
+	if err != nil && n == 0 && draining {
+		// The deadline drain set woke us: not a network failure.
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+// drain makes the connection close itself the next time it would wait for
+// a command. A Read already waiting returns at once: if it raced with
+// arriving bytes, the commands they hold still run and get their replies,
+// and the next Read reports io.EOF.
+func (c *trackedConn) drain() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.draining = true
+	if c.reading {
+		c.Conn.SetReadDeadline(time.Now())
+	}
+}

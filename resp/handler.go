@@ -1,0 +1,126 @@
+package resp
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+// handler runs commands: each command is one of its methods, found by name
+// in its table (table.go). It is safe for concurrent use; the state of
+// each connection is in its client, used by one goroutine at a time.
+type handler struct {
+	cfg      Config
+	commands map[string]*command // top-level commands by lower-case name
+	list     []*command          // top-level commands in name order, for COMMAND
+	passHash [sha256.Size]byte   // of cfg.RequirePass, for a constant-time AUTH
+
+	// base is the parent of every command's context. It carries no values;
+	// Server.Shutdown cancels it when the commands in flight outlive its
+	// ctx. It is kept here because redcon has no context to hand a command
+	// (STYLE rule 24); no request uses it as is.
+	base context.Context
+	// timeout is the cause of a command's context when CommandTimeout
+	// passes, and the reply the command then sends.
+	timeout replyError
+	// ended is the context of a command that ended before it needed one
+	// (see commandCtx.end): done from the start.
+	ended context.Context
+
+	now     func() time.Time
+	started time.Time    // when New was called, for uptime
+	port    atomic.Int64 // the TCP port Serve listens on, for INFO
+
+	nextID    atomic.Int64 // the last client ID given out
+	connected atomic.Int64 // connections open now
+	received  atomic.Int64 // connections accepted since New
+	processed atomic.Int64 // commands run: known, with a valid arity, allowed
+}
+
+func newHandler(cfg Config, base context.Context, now func() time.Time) *handler {
+	h := &handler{
+		cfg:      cfg,
+		passHash: sha256.Sum256([]byte(cfg.RequirePass)),
+		base:     base,
+		timeout:  replyError("ERR timeout: no reply within " + cfg.CommandTimeout.String()),
+		now:      now,
+		started:  now(),
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	h.ended = ended
+	h.commands, h.list = commandTable()
+	return h
+}
+
+// exec runs the command args (its name first) for cl and writes exactly one
+// reply, in Redis's order of checks: an unknown command or subcommand, then
+// the number of arguments, then authentication. A command's method then
+// parses its arguments, calls the engine and writes its reply.
+func (h *handler) exec(cl *client, args [][]byte) {
+	if len(args) == 0 {
+		return // redcon never hands over an empty command
+	}
+	cmd := lookup(h.commands, args[0])
+	if cmd == nil {
+		cl.w.Error(unknownCommand(args))
+		return
+	}
+	if cmd.subs != nil && len(args) > 1 {
+		sub := lookup(cmd.subs, args[1])
+		if sub == nil {
+			cl.w.Error(unknownSubcommand(cmd.name, args[1]))
+			return
+		}
+		cmd = sub
+	}
+	if !cmd.arityOK(len(args)) {
+		cl.w.Error(wrongArity(cmd.name))
+		return
+	}
+	if !cl.authed && cmd.flags&flagNoAuth == 0 {
+		cl.w.Error(string(errNoAuth))
+		return
+	}
+	h.processed.Add(1)
+	cmd.run(h, cl, args)
+}
+
+// maxCommandName is the longest command name lookup matches, in bytes.
+const maxCommandName = 32
+
+// lookup returns the command named name in any case, or nil. It lowers the
+// name into a buffer on the stack: the map index by string(bytes) does not
+// allocate.
+func lookup(m map[string]*command, name []byte) *command {
+	var buf [maxCommandName]byte
+	if len(name) > len(buf) {
+		return nil
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return m[string(buf[:len(name)])]
+}
+
+// fail writes the reply for err, the outcome of a command that ran under
+// ctx; see errorReply.
+func (h *handler) fail(ctx context.Context, cl *client, err error) {
+	line, null := errorReply(ctx, err)
+	if null {
+		cl.w.Null()
+		return
+	}
+	switch {
+	case line == string(errFailed):
+		h.cfg.Logger.Warn("command failed", "client", cl.id, "err", err)
+	case !errors.As(err, new(replyError)):
+		h.cfg.Logger.Debug("command failed", "client", cl.id, "reply", line, "err", err)
+	}
+	cl.w.Error(line)
+}

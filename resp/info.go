@@ -1,0 +1,236 @@
+package resp
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rcache/rcache/engine/group"
+)
+
+// redisVersion is the Redis version rcache answers as, in INFO's
+// redis_version and HELLO's version: clients decide from it which commands
+// and replies to expect.
+const redisVersion = "7.2.0"
+
+// info: INFO [section [section ...]]. Sections are server, clients, memory,
+// stats, cluster, keyspace, one "group_<name>" per group and "groups" for
+// all of them; "all", "default" and "everything" (or no argument) select
+// every section, and a name that matches none is ignored. The text is a
+// bulk string in RESP2 and a verbatim string in RESP3.
+func (h *handler) info(cl *client, args [][]byte) {
+	all := len(args) == 1
+	want := make(map[string]bool, len(args))
+	for _, a := range args[1:] {
+		s := strings.ToLower(string(a))
+		switch s {
+		case "all", "default", "everything":
+			all = true
+		}
+		want[s] = true
+	}
+	selected := func(name string) bool { return all || want[name] }
+
+	groups := h.cfg.Registry.Groups()
+	var b []byte
+	section := func(title string) {
+		if len(b) > 0 {
+			b = append(b, "\r\n"...)
+		}
+		b = append(b, "# "...)
+		b = append(b, title...)
+		b = append(b, "\r\n"...)
+	}
+	if selected("server") {
+		section("Server")
+		b = h.appendServerInfo(b)
+	}
+	if selected("clients") {
+		section("Clients")
+		b = appendField(b, "connected_clients", h.connected.Load())
+	}
+	if selected("memory") {
+		section("Memory")
+		b = h.appendMemoryInfo(b)
+	}
+	if selected("stats") {
+		section("Stats")
+		b = h.appendStatsInfo(b, groups)
+	}
+	if selected("cluster") {
+		section("Cluster")
+		b = h.appendClusterInfo(b)
+	}
+	if selected("keyspace") {
+		section("Keyspace")
+		var keys int64
+		for _, g := range groups {
+			keys += g.Len()
+		}
+		b = fmt.Appendf(b, "db0:keys=%d,expires=0,avg_ttl=0\r\n", keys)
+	}
+	for _, g := range groups {
+		if selected("groups") || selected("group_"+strings.ToLower(g.Name())) {
+			section("Group_" + g.Name())
+			b = appendGroupInfo(b, g)
+		}
+	}
+	cl.w.Verbatim("txt", b)
+}
+
+func (h *handler) appendServerInfo(b []byte) []byte {
+	now := h.now()
+	uptime := int64(now.Sub(h.started) / time.Second)
+	b = appendString(b, "redis_version", redisVersion)
+	b = appendString(b, "rcache_version", h.cfg.Version)
+	b = appendString(b, "redis_mode", "standalone")
+	b = appendString(b, "os", runtime.GOOS+" "+runtime.GOARCH)
+	b = appendField(b, "arch_bits", strconv.IntSize)
+	b = appendString(b, "go_version", runtime.Version())
+	b = appendField(b, "process_id", os.Getpid())
+	b = appendField(b, "tcp_port", h.port.Load())
+	b = appendField(b, "server_time_usec", now.UnixMicro())
+	b = appendField(b, "uptime_in_seconds", uptime)
+	b = appendField(b, "uptime_in_days", uptime/86400)
+	// DBSIZE, FLUSHALL and FLUSHDB see and drop this node's entries only.
+	return appendString(b, "flush_scope", "node")
+}
+
+func (h *handler) appendMemoryInfo(b []byte) []byte {
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(samples)
+	var used uint64
+	if samples[0].Value.Kind() == metrics.KindUint64 {
+		used = samples[0].Value.Uint64()
+	}
+	maxMem := h.maxMemory()
+	b = appendField(b, "used_memory", used)
+	b = appendString(b, "used_memory_human", humanBytes(int64(used)))
+	if rss, ok := residentBytes(); ok {
+		b = appendField(b, "used_memory_rss", rss)
+		b = appendString(b, "used_memory_rss_human", humanBytes(rss))
+	}
+	b = appendField(b, "maxmemory", maxMem)
+	b = appendString(b, "maxmemory_human", humanBytes(maxMem))
+	return appendString(b, "maxmemory_policy", "allkeys-lru")
+}
+
+// residentBytes returns the process's resident set size, from Linux's
+// /proc/self/statm, or false where that is not available.
+func residentBytes() (int64, bool) {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	fields := bytes.Fields(data)
+	if len(fields) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseInt(string(fields[1]), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * int64(os.Getpagesize()), true
+}
+
+// humanBytes formats n bytes as Redis's INFO does: "1023B", "1.00K",
+// "2.50M".
+func humanBytes(n int64) string {
+	const units = "KMGTPE"
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + "B"
+	}
+	f := float64(n)
+	i := -1
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	return strconv.FormatFloat(f, 'f', 2, 64) + units[i:i+1]
+}
+
+func (h *handler) appendStatsInfo(b []byte, groups []*group.Group) []byte {
+	var hits, misses, evicted int64
+	for _, g := range groups {
+		hits += g.Stats.CacheHits.Load()
+		misses += g.Stats.Loads.Load()
+		evicted += g.CacheStats(group.MainCache).Evictions + g.CacheStats(group.HotCache).Evictions
+	}
+	b = appendField(b, "total_connections_received", h.received.Load())
+	b = appendField(b, "total_commands_processed", h.processed.Load())
+	b = appendField(b, "keyspace_hits", hits)
+	b = appendField(b, "keyspace_misses", misses)
+	return appendField(b, "evicted_keys", evicted)
+}
+
+// appendClusterInfo describes rcache's cluster. cluster_enabled is 0: the
+// nodes do not speak Redis Cluster, and a client sends any key to any node.
+func (h *handler) appendClusterInfo(b []byte) []byte {
+	b = appendField(b, "cluster_enabled", 0)
+	if h.cfg.Cluster == nil {
+		return appendField(b, "cluster_members", 1)
+	}
+	self := h.cfg.Cluster.Self()
+	members := h.cfg.Cluster.Members()
+	peers := make([]string, 0, len(members))
+	for _, m := range members {
+		if m != self {
+			peers = append(peers, m)
+		}
+	}
+	b = appendField(b, "cluster_members", len(members))
+	b = appendString(b, "cluster_self", self)
+	return appendString(b, "cluster_peers", strings.Join(peers, ","))
+}
+
+// appendGroupInfo appends a group's counters (see group.Stats) and the
+// state of its two caches.
+func appendGroupInfo(b []byte, g *group.Group) []byte {
+	s := &g.Stats
+	b = appendField(b, "cache_bytes_limit", g.Config().CacheBytes)
+	b = appendField(b, "gets", s.Gets.Load())
+	b = appendField(b, "cache_hits", s.CacheHits.Load())
+	b = appendField(b, "loads", s.Loads.Load())
+	b = appendField(b, "loads_deduped", s.LoadsDeduped.Load())
+	b = appendField(b, "peer_loads", s.PeerLoads.Load())
+	b = appendField(b, "peer_errors", s.PeerErrors.Load())
+	b = appendField(b, "local_loads", s.LocalLoads.Load())
+	b = appendField(b, "local_not_found", s.LocalNotFound.Load())
+	b = appendField(b, "local_load_errors", s.LocalLoadErrs.Load())
+	b = appendField(b, "server_requests", s.ServerRequests.Load())
+	b = appendField(b, "writes", s.Writes.Load())
+	b = appendField(b, "invalidation_errors", s.Invalidations.Load())
+	for _, c := range []struct {
+		prefix string
+		which  group.CacheType
+	}{{"main", group.MainCache}, {"hot", group.HotCache}} {
+		cs := g.CacheStats(c.which)
+		b = appendField(b, c.prefix+"_bytes", cs.Bytes)
+		b = appendField(b, c.prefix+"_items", cs.Items)
+		b = appendField(b, c.prefix+"_gets", cs.Gets)
+		b = appendField(b, c.prefix+"_hits", cs.Hits)
+		b = appendField(b, c.prefix+"_evictions", cs.Evictions)
+	}
+	return b
+}
+
+// appendField appends the INFO line "name:value".
+func appendField[T int | int64 | uint64](b []byte, name string, value T) []byte {
+	b = append(b, name...)
+	b = append(b, ':')
+	b = fmt.Append(b, value)
+	return append(b, "\r\n"...)
+}
+
+// appendString appends the INFO line "name:value".
+func appendString(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ':')
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}

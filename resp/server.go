@@ -1,0 +1,243 @@
+// Package resp serves rcache's groups to Redis clients over the Redis
+// protocol (RESP2 and RESP3), on top of github.com/tidwall/redcon.
+//
+// A client key "name:key" addresses key in the configured group name; any
+// other key (no colon, an unknown prefix, or the default group's own name)
+// is the whole string in the default group. GET and MGET read through the
+// groups' loaders; SET, DEL and INCR write at each key's owner. Commands
+// that count or flush (DBSIZE, FLUSHALL, INFO) see only this node.
+package resp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/tidwall/redcon"
+)
+
+// errServerClosed is returned by Serve once Shutdown has been called.
+var errServerClosed = errors.New("resp: server closed")
+
+// errShutdown is the cause given to the commands in flight when Shutdown's
+// ctx ends before they do.
+var errShutdown = replyError("ERR server is shutting down")
+
+// Server answers Redis clients from the groups of a Registry. It is safe for
+// concurrent use. Each connection is served by one goroutine, which runs
+// its commands in order and is the only one that writes to it.
+type Server struct {
+	h *handler
+
+	// cancelBase cancels h.base, the parent of every command's context,
+	// when Shutdown gives up waiting for the commands in flight.
+	cancelBase context.CancelCauseFunc
+
+	mu        sync.Mutex           // guards ln, conns, closing, idle and serveDone
+	ln        *listener            // set by Serve
+	conns     map[*client]struct{} // open connections
+	closing   bool                 // Shutdown has begun: accept no more connections
+	idle      chan struct{}        // closed once closing and conns is empty
+	serveDone chan struct{}        // closed when Serve returns; nil before Serve
+
+	drainOnce sync.Once // closes ln.drained
+}
+
+// New returns a Server for cfg, or the reason cfg is invalid.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	base, cancel := context.WithCancelCause(context.Background())
+	s := &Server{
+		h:          newHandler(cfg, base, time.Now),
+		cancelBase: cancel,
+		conns:      make(map[*client]struct{}),
+		idle:       make(chan struct{}),
+	}
+	return s, nil
+}
+
+// Serve accepts connections on ln and serves them until Shutdown, then
+// returns nil. It returns an error if ln fails for another reason or if
+// Shutdown was called before Serve. Serve closes ln.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing || s.ln != nil {
+		s.mu.Unlock()
+		ln.Close()
+		if s.closing {
+			return errServerClosed
+		}
+		return errors.New("resp: Serve called twice")
+	}
+	l := &listener{Listener: ln, s: s, drained: make(chan struct{})}
+	s.ln = l
+	done := make(chan struct{})
+	s.serveDone = done
+	s.mu.Unlock()
+	defer close(done)
+
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		s.h.port.Store(int64(a.Port))
+	}
+	s.h.cfg.Logger.Info("serving redis protocol", "addr", ln.Addr().String())
+	rs := redcon.NewServer(ln.Addr().String(), s.serveRESP, s.accept, s.closed)
+	rs.AcceptError = func(err error) {
+		s.h.cfg.Logger.Warn("accept failed", "err", err)
+	}
+	// redcon returns nil, and closes every connection, once Accept reports
+	// that the listener is closed; listener.Accept holds that back until
+	// Shutdown is done draining.
+	if err := rs.Serve(l); err != nil {
+		return fmt.Errorf("resp: serve: %w", err)
+	}
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if !closing {
+		return fmt.Errorf("resp: accept: %w", l.acceptErr())
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections, lets the commands in flight finish
+// and send their replies, closes every connection, and waits until every
+// goroutine the server started has returned. If ctx ends first, the
+// commands still running are cancelled and their connections closed at
+// once, and Shutdown returns ctx's error when their goroutines are gone.
+// Calling Shutdown again waits the same way.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	ln := s.ln
+	serveDone := s.serveDone
+	conns := make([]*client, 0, len(s.conns))
+	for cl := range s.conns {
+		conns = append(conns, cl)
+	}
+	s.signalIdleLocked()
+	s.mu.Unlock()
+
+	if ln != nil {
+		// New dials are refused from here on. Serve's accept loop waits in
+		// listener.Accept until the connections are drained.
+		ln.Listener.Close()
+	}
+	// A connection closes itself the next time it would wait for a command.
+	// One that is waiting now is woken; one that is running a command
+	// finishes it, and sends the reply, first.
+	for _, cl := range conns {
+		cl.conn.drain()
+	}
+
+	var err error
+	select {
+	case <-s.idle: // nothing in flight: done, whatever ctx says
+	default:
+		err = s.wait(ctx)
+	}
+	if ln != nil {
+		s.drainOnce.Do(func() { close(ln.drained) })
+	}
+	if serveDone != nil {
+		<-serveDone
+	}
+	s.cancelBase(errShutdown)
+	return err
+}
+
+// wait waits for the last connection to close, or for ctx to end; then it
+// cancels the commands still running, closes their connections and waits
+// for their goroutines.
+func (s *Server) wait(ctx context.Context) error {
+	select {
+	case <-s.idle:
+		return nil
+	case <-ctx.Done():
+		s.cancelBase(errShutdown)
+		s.mu.Lock()
+		for cl := range s.conns {
+			cl.conn.Conn.Close()
+		}
+		s.mu.Unlock()
+		// Every command waits on its ctx, now cancelled, and every
+		// connection's next read or write fails: the goroutines end.
+		<-s.idle
+		return ctx.Err()
+	}
+}
+
+// signalIdleLocked closes s.idle once Shutdown has begun and the last
+// connection is gone.
+func (s *Server) signalIdleLocked() {
+	if !s.closing || len(s.conns) > 0 {
+		return
+	}
+	select {
+	case <-s.idle:
+	default:
+		close(s.idle)
+	}
+}
+
+// accept registers a new connection; it runs on redcon's accept loop before
+// the connection's goroutine starts.
+func (s *Server) accept(conn redcon.Conn) bool {
+	tc, ok := conn.NetConn().(*trackedConn)
+	if !ok {
+		return false
+	}
+	cl := s.h.newClient(tc, redcon.BaseWriter(conn))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[cl] = struct{}{}
+	s.h.connected.Add(1)
+	s.h.received.Add(1)
+	conn.SetContext(cl)
+	return true
+}
+
+// closed unregisters a connection; redcon calls it as the connection's
+// goroutine ends.
+func (s *Server) closed(conn redcon.Conn, err error) {
+	cl, ok := conn.Context().(*client)
+	if !ok {
+		return
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		s.h.cfg.Logger.Debug("connection ended", "addr", cl.addr, "err", err)
+	}
+	s.h.connected.Add(-1)
+	s.mu.Lock()
+	delete(s.conns, cl)
+	s.signalIdleLocked()
+	s.mu.Unlock()
+}
+
+// serveRESP runs one command. redcon calls it on the connection's own
+// goroutine, once per command, in order.
+func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
+	cl, ok := conn.Context().(*client)
+	if !ok {
+		conn.Close()
+		return
+	}
+	s.h.exec(cl, cmd.Args)
+	switch cl.closing {
+	case closeAfterReply:
+		conn.ReadPipeline() // the commands pipelined after QUIT do not run
+		conn.Close()        // flushes the replies so far, +OK included
+	case closeNow:
+		conn.ReadPipeline()
+		redcon.BaseWriter(conn).SetBuffer(nil) // like Redis, send nothing more
+		conn.Close()
+	}
+}
