@@ -109,6 +109,9 @@ type Group struct {
 	// fences keep loads that started before a write from caching over it.
 	fences fences
 
+	// shared tracks the keys peers fetched recently (see sharedKeys).
+	shared *sharedKeys
+
 	// originSlots holds one token per Getter call in progress; its capacity
 	// is MaxOriginCalls.
 	originSlots chan struct{}
@@ -119,7 +122,12 @@ type Group struct {
 
 func newGroup(cfg Config) *Group {
 	cfg = cfg.withDefaults()
-	g := &Group{name: cfg.Name, cfg: cfg, originSlots: make(chan struct{}, cfg.MaxOriginCalls)}
+	g := &Group{
+		name:        cfg.Name,
+		cfg:         cfg,
+		shared:      newSharedKeys(cfg.HotTTL + sharedMargin),
+		originSlots: make(chan struct{}, cfg.MaxOriginCalls),
+	}
 	var hot int64
 	if cfg.HotProbability >= 0 && cfg.CacheBytes > 0 {
 		// At least one byte: zero would make the hot cache unlimited.
@@ -641,12 +649,17 @@ const (
 	minInt64 = -1 << 63
 )
 
+// sharedMargin is added to HotTTL to cover the time between the owner
+// serving a value and the peer stamping its hot copy's expiry.
+const sharedMargin = time.Second
+
 // invalidatePeers tells every other node to drop its copy of key, in
-// parallel, waiting at most InvalidateTimeout. It is best effort: a node
-// that misses the message serves its copy until the copy's HotTTL ends.
+// parallel, waiting at most InvalidateTimeout, if any of them may hold one.
+// It is best effort: a node that misses the message serves its copy until
+// the copy's HotTTL ends.
 func (g *Group) invalidatePeers(ctx context.Context, key string) {
 	p := g.peers.Load()
-	if p == nil {
+	if p == nil || !g.shared.mayBeShared(key, g.cfg.Now()) {
 		return
 	}
 	peers := (*p).Peers()

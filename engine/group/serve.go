@@ -17,6 +17,11 @@ func (g *Group) ServeGet(ctx context.Context, in *pb.GetRequest) *pb.GetResponse
 	if in.GetKey() == "" {
 		return &pb.GetResponse{NotFound: true}
 	}
+	if !in.GetPeek() {
+		// The peer may keep what it gets as a hot copy (or, later, a
+		// negative entry): a write to key must now tell it to drop it.
+		g.shared.mark(in.GetKey(), g.cfg.Now())
+	}
 	if v, exp, ok := g.mainCache.get(in.GetKey()); ok {
 		return g.response(entry{view: v, expire: exp}, nil)
 	}
@@ -37,6 +42,9 @@ func (g *Group) ServeGetMany(ctx context.Context, in *pb.GetManyRequest) *pb.Get
 		req := &pb.GetRequest{Key: string(key), Peek: in.GetPeek()}
 		if v, exp, ok := g.mainCache.get(req.Key); ok || req.Peek {
 			g.Stats.ServerRequests.Add(1)
+			if ok {
+				g.shared.mark(req.Key, g.cfg.Now())
+			}
 			if !ok {
 				out.Results[i] = &pb.GetResponse{NotFound: true}
 				continue

@@ -305,8 +305,8 @@ func TestWriteAtOwnerErrors(t *testing.T) {
 }
 
 // TestWriteInvalidatesPeers checks that a write this node owns tells every
-// other node to drop its copy, and that a node it cannot reach is counted
-// but does not fail the write.
+// other node to drop its copy once a peer has fetched the key, and that a
+// node it cannot reach is counted but does not fail the write.
 func TestWriteInvalidatesPeers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -324,6 +324,10 @@ func TestWriteInvalidatesPeers(t *testing.T) {
 			down := &fakePeer{write: func(*pb.WriteRequest) (*pb.WriteResponse, error) { return nil, errBoom }}
 			g := newTestGroup(t, group.Config{Name: "inval", Getter: newOrigin(scores)})
 			g.RegisterPeers(&picker{peers: []group.PeerGetter{up, down}}) // this node owns every key
+			// A peer fetches Tom, and so may hold a hot copy of it.
+			if res := g.ServeGet(context.Background(), &pb.GetRequest{Key: "Tom"}); string(res.GetValue()) != "630" {
+				t.Fatalf("ServeGet(Tom) = %v", res)
+			}
 
 			if err := tt.do(context.Background(), g); err != nil {
 				t.Errorf("%s(%q) = %v, want <nil>", tt.name, "Tom", err)
@@ -408,4 +412,44 @@ func TestExists(t *testing.T) {
 			t.Errorf("Exists(%q) = %t, %v, want an error wrapping boom", "Tom", ok, err)
 		}
 	})
+}
+
+// TestWriteInvalidatesOnlySharedKeys checks that writes skip the
+// invalidation round trip for keys no peer fetched within the last hot-copy
+// lifetime (plus margin), and send it for those that were.
+func TestWriteInvalidatesOnlySharedKeys(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	peer := &fakePeer{}
+	g := newTestGroup(t, group.Config{Name: "shared", Getter: newOrigin(scores), HotTTL: 5 * time.Second, Now: clk.Now})
+	g.RegisterPeers(&picker{peers: []group.PeerGetter{peer}})
+	ctx := context.Background()
+
+	set := func(key string) int {
+		t.Helper()
+		before := len(peer.writes())
+		if err := g.Set(ctx, key, []byte("x"), 0); err != nil {
+			t.Fatalf("Set(%q) = %v", key, err)
+		}
+		return len(peer.writes()) - before
+	}
+	if n := set("Tom"); n != 0 {
+		t.Errorf("Set of a key no peer fetched sent %d invalidations, want 0", n)
+	}
+	g.ServeGet(ctx, &pb.GetRequest{Key: "Jack"})
+	g.ServeGet(ctx, &pb.GetRequest{Key: "Sam", Peek: true}) // a peek leaves no copy
+	if n := set("Jack"); n != 1 {
+		t.Errorf("Set of a key a peer fetched sent %d invalidations, want 1", n)
+	}
+	if n := set("Sam"); n != 0 {
+		t.Errorf("Set of a key a peer only peeked at sent %d invalidations, want 0", n)
+	}
+	clk.Advance(5 * time.Second) // still within HotTTL plus margin of the fetch
+	if n := set("Jack"); n != 1 {
+		t.Errorf("Set %v after the fetch sent %d invalidations, want 1", 5*time.Second, n)
+	}
+	clk.Advance(7 * time.Second) // two periods of HotTTL+1s after the fetch: no copy can be alive
+	if n := set("Jack"); n != 0 {
+		t.Errorf("Set %v after the fetch sent %d invalidations, want 0", 12*time.Second, n)
+	}
 }
