@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +34,12 @@ type HTTPConfig struct {
 	// an error. Zero selects 64 MiB.
 	MaxBodyBytes int64
 
+	// Headers are sent with every request, e.g. {"Authorization": "Bearer
+	// …"}; a "Host" header sets the request's host. Their values may be
+	// secrets: they never appear in an error (nor, from this package, in a
+	// log line). Nil sends only Go's own headers.
+	Headers map[string]string
+
 	// Client sends the requests; nil selects a client with a tuned transport
 	// of its own.
 	Client *http.Client
@@ -54,14 +62,45 @@ func (c *HTTPConfig) Validate() error {
 	case c.Timeout < 0 || c.MaxBodyBytes < 0:
 		return fmt.Errorf("origin: http URL %q: negative timeout or body limit", shown)
 	}
+	seen := make(map[string]bool, len(c.Headers))
+	for _, name := range slices.Sorted(maps.Keys(c.Headers)) {
+		canon := http.CanonicalHeaderKey(name)
+		switch {
+		case !validHeaderName(name):
+			return fmt.Errorf("origin: http header %q: not a valid header name", name)
+		case seen[canon]:
+			return fmt.Errorf("origin: http header %q given twice", canon)
+		case strings.ContainsAny(c.Headers[name], "\r\n\x00"):
+			// Say what is wrong with the value, never what it is.
+			return fmt.Errorf("origin: http header %s: the value holds a line break or NUL", name)
+		}
+		seen[canon] = true
+	}
 	return nil
+}
+
+// validHeaderName reports whether s is an HTTP header name: a token of
+// RFC 9110, section 5.6.2.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // HTTP is an origin that GETs each key from an HTTP service: 200 is the
 // value, 404 is not found, anything else is an error naming the status. It
 // is safe for concurrent use.
 type HTTP struct {
-	cfg HTTPConfig
+	cfg    HTTPConfig
+	header http.Header // cfg.Headers but Host, copied into each request
+	host   string      // cfg.Headers' Host, if any
 }
 
 // NewHTTP returns an HTTP origin, or says what is wrong with cfg.
@@ -85,7 +124,16 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 			TLSHandshakeTimeout:   5 * time.Second,
 		}}
 	}
-	return &HTTP{cfg: cfg}, nil
+	h := &HTTP{cfg: cfg, header: make(http.Header, len(cfg.Headers))}
+	for name, v := range cfg.Headers {
+		if http.CanonicalHeaderKey(name) == "Host" {
+			h.host = v
+		} else {
+			h.header.Set(name, v)
+		}
+	}
+	h.cfg.Headers = nil // h.header and h.host hold them: do not keep the caller's map
+	return h, nil
 }
 
 // Get fetches key. The request ends with ctx or after the configured
@@ -97,6 +145,10 @@ func (h *HTTP) Get(ctx context.Context, key string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("origin: http get %q: %w", key, err)
+	}
+	req.Header = h.header.Clone()
+	if h.host != "" {
+		req.Host = h.host
 	}
 	resp, err := h.cfg.Client.Do(req)
 	if err != nil {

@@ -185,3 +185,68 @@ func TestHTTPConfigHidesPassword(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPHeaders(t *testing.T) {
+	t.Parallel()
+	const secret = "Bearer hunter2"
+	o := newHTTPOrigin(t, HTTPConfig{
+		URL:     "/{key}",
+		Headers: map[string]string{"Authorization": secret, "x-team": "cache", "Host": "scores.internal"},
+	}, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != secret || r.Header.Get("X-Team") != "cache" || r.Host != "scores.internal" {
+			http.Error(w, "who are you?", http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path == "/fail" {
+			// A server that echoes the request's headers in its error body.
+			http.Error(w, "bad request from "+r.Header.Get("Authorization"), http.StatusBadGateway)
+			return
+		}
+		w.Write([]byte("630"))
+	})
+	if got, err := o.Get(context.Background(), "Tom"); err != nil || string(got) != "630" {
+		t.Errorf("Get(Tom) with headers = %q, %v, want 630", got, err)
+	}
+	_, err := o.Get(context.Background(), "fail")
+	if err == nil || !strings.Contains(err.Error(), "502") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Get(fail) = %v, want an error naming the status and not the header value", err)
+	}
+
+	closed, err := NewHTTP(HTTPConfig{URL: "http://127.0.0.1:1/{key}", Headers: map[string]string{"Authorization": secret}})
+	if err != nil {
+		t.Fatalf("NewHTTP: %v", err)
+	}
+	if _, err := closed.Get(context.Background(), "k"); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Get from a closed port = %v, want an error without the header value", err)
+	}
+}
+
+func TestHTTPConfigValidateHeaders(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		headers map[string]string
+		ok      bool
+	}{
+		{name: "ok", headers: map[string]string{"Authorization": "Bearer hunter2", "X-Team": ""}, ok: true},
+		{name: "space in name", headers: map[string]string{"X Team": "a"}},
+		{name: "colon in name", headers: map[string]string{"X-Team:": "a"}},
+		{name: "empty name", headers: map[string]string{"": "a"}},
+		{name: "twice", headers: map[string]string{"x-team": "a", "X-Team": "b"}},
+		{name: "CRLF in value", headers: map[string]string{"Authorization": "hunter2\r\nX-Evil: 1"}},
+		{name: "LF in value", headers: map[string]string{"Authorization": "hunter2\n"}},
+		{name: "NUL in value", headers: map[string]string{"Authorization": "hunter2\x00"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := HTTPConfig{URL: "http://h/{key}", Headers: tt.headers}
+			err := cfg.Validate()
+			if (err == nil) != tt.ok {
+				t.Errorf("Validate(headers %q) = %v, want ok=%v", tt.headers, err, tt.ok)
+			}
+			if err != nil && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("Validate(headers %q) = %v, want an error without the value", tt.headers, err)
+			}
+		})
+	}
+}
