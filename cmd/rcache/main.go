@@ -1,0 +1,223 @@
+// Command rcache runs one node of a distributed read-through cache that
+// speaks the Redis protocol.
+//
+// With no flags it serves the demo group "scores" on 127.0.0.1:6380:
+//
+//	go run ./cmd/rcache
+//	redis-cli -p 6380 GET scores:Tom
+//
+// With --config it reads its settings and groups from a YAML file (see
+// package config and the repository's examples/), and the flags given on
+// the command line override the file:
+//
+//	go run ./examples/mkdb examples/scores.db < examples/scores.sql
+//	go run ./cmd/rcache --config examples/sqlite.yaml
+//
+// cmd/rcache is the one place that reads flags and the environment. Run
+// rcache -h for the flags and the --group SOURCE forms.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rcache/rcache/cluster/peerhttp"
+	"github.com/rcache/rcache/config"
+	"github.com/rcache/rcache/engine/group"
+	"github.com/rcache/rcache/resp"
+)
+
+// version is the rcache release; the build may override it with -ldflags.
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "rcache:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts a node from args and serves until ctx ends, then shuts down
+// gracefully. env looks up the environment variables the configuration
+// file names. ready, if not nil, is called with the bound addresses once
+// both listeners accept connections.
+func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, ready func(respAddr, peerAddr string)) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var file *config.File
+	if o.config != "" {
+		if file, err = config.Load(o.config); err != nil {
+			return err
+		}
+	}
+	n, err := resolve(o, file, env)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: n.logLevel}))
+
+	reg := group.NewRegistry()
+	def, err := reg.NewGroupWithConfig(group.Config{
+		Name:       config.DefaultGroup,
+		CacheBytes: n.maxMemory,
+		Getter:     group.GetterFunc(noOrigin),
+		Logger:     log,
+	})
+	if err != nil {
+		return err
+	}
+	groups := []*group.Group{def}
+	// The origins that hold files or connections open are closed when run
+	// returns: after the servers have stopped, so that no request is still
+	// loading from them.
+	type openOrigin struct {
+		group string
+		io.Closer
+	}
+	var opened []openOrigin
+	defer func() {
+		for _, o := range opened {
+			if err := o.Close(); err != nil {
+				log.Warn("close origin", "group", o.group, "err", err)
+			}
+		}
+	}()
+	for _, spec := range n.groups {
+		getter, closer, err := spec.origin.open(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", spec.where, err)
+		}
+		if closer != nil {
+			opened = append(opened, openOrigin{spec.name, closer})
+		}
+		g, err := reg.NewGroupWithConfig(group.Config{
+			Name:           spec.name,
+			CacheBytes:     spec.cacheBytes,
+			Getter:         getter,
+			TTL:            spec.ttl,
+			LoadTimeout:    spec.loadTimeout,
+			MaxOriginCalls: spec.maxOriginCalls,
+			Logger:         log,
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", spec.where, err)
+		}
+		groups = append(groups, g)
+		// Never log an origin's settings: they may hold secrets.
+		log.Info("group", "name", spec.name, "origin", spec.origin.kind, "max_memory", spec.cacheBytes, "ttl", spec.ttl)
+	}
+
+	respLn, err := net.Listen("tcp", n.addr)
+	if err != nil {
+		return fmt.Errorf("listen for clients: %w", err)
+	}
+	peerLn, err := net.Listen("tcp", n.peerAddr)
+	if err != nil {
+		respLn.Close()
+		return fmt.Errorf("listen for peers: %w", err)
+	}
+	self, peers, err := clusterURLs(n.self, n.peers, n.peerAddr, peerLn.Addr())
+	if err != nil {
+		respLn.Close()
+		peerLn.Close()
+		return err
+	}
+
+	pool, err := peerhttp.New(self, peerhttp.Config{Registry: reg, Logger: log})
+	if err != nil {
+		respLn.Close()
+		peerLn.Close()
+		return err
+	}
+	pool.Set(peers...)
+	for _, g := range groups {
+		g.RegisterPeers(pool)
+	}
+
+	rs, err := resp.New(resp.Config{
+		Registry:    reg,
+		Default:     def,
+		Cluster:     pool,
+		RequirePass: n.requirePass,
+		Logger:      log,
+		Version:     version,
+	})
+	if err != nil {
+		respLn.Close()
+		peerLn.Close()
+		pool.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(peerhttp.DefaultBasePath, pool)
+	hs := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	errc := make(chan error, 2)
+	go func() { errc <- serveErr("peer server", hs.Serve(peerLn)) }()
+	go func() { errc <- serveErr("resp server", rs.Serve(respLn)) }()
+	log.Info("rcache started", "version", version, "addr", respLn.Addr().String(),
+		"peer_addr", peerLn.Addr().String(), "self", self, "peers", len(peers),
+		"groups", strings.Join(groupNames(groups), ","), "max_memory", n.maxMemory)
+	if ready != nil {
+		ready(respLn.Addr().String(), peerLn.Addr().String())
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case serveErr = <-errc:
+		log.Error("server stopped", "err", serveErr)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = errors.Join(serveErr, rs.Shutdown(sctx), hs.Shutdown(sctx))
+	pool.Close()
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}
+
+// serveErr turns the normal end of a server into nil.
+func serveErr(what string, err error) error {
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// noOrigin is the default group's origin: it has no data, so a miss is nil.
+func noOrigin(context.Context, string) ([]byte, error) { return nil, group.ErrNotFound }
+
+func groupNames(gs []*group.Group) []string {
+	names := make([]string, len(gs))
+	for i, g := range gs {
+		names[i] = g.Name()
+	}
+	return names
+}
