@@ -168,13 +168,21 @@ func (h *handler) mset(cl *client, args [][]byte) {
 	}
 	ctx := h.commandContext()
 	defer ctx.end()
-	// TODO(resp): set the pairs of different owners in parallel, keeping
-	// the last value of a key repeated in one MSET.
+	// A key repeated in one MSET takes its last value, as in Redis; the
+	// distinct keys are set in parallel, since each may live on another node.
+	last := make(map[pair]int, len(pairs))
 	for j, p := range pairs {
-		if err := p.g.Set(ctx, p.key, args[2+2*j], 0); err != nil {
-			h.fail(ctx, cl, err)
-			return
-		}
+		last[p] = j
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(pairs))
+	for p, j := range last {
+		wg.Go(func() { errs[j] = p.g.Set(ctx, p.key, args[2+2*j], 0) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		h.fail(ctx, cl, err)
+		return
 	}
 	cl.w.Simple("OK")
 }
