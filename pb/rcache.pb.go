@@ -41,6 +41,16 @@ const (
 	WriteRequest_OP_DROP WriteRequest_Op = 4
 	// FLUSH empties the receiver's caches of the group.
 	WriteRequest_OP_FLUSH WriteRequest_Op = 5
+	// EXPIRE sets the expiry of a cached key to ttl_ms from now, under
+	// cond (NX, XX, GT, LT); ttl_ms <= 0 deletes the key.
+	WriteRequest_OP_EXPIRE WriteRequest_Op = 6
+	// PERSIST removes the expiry of a cached key.
+	WriteRequest_OP_PERSIST WriteRequest_Op = 7
+	// GETDEL returns the value of key (loading it if needed) and deletes it.
+	WriteRequest_OP_GETDEL WriteRequest_Op = 8
+	// GETEX returns the value of key (loading it if needed) and sets its
+	// expiry to ttl_ms from now, or removes it with persist.
+	WriteRequest_OP_GETEX WriteRequest_Op = 9
 )
 
 // Enum value maps for WriteRequest_Op.
@@ -52,6 +62,10 @@ var (
 		3: "OP_INCR",
 		4: "OP_DROP",
 		5: "OP_FLUSH",
+		6: "OP_EXPIRE",
+		7: "OP_PERSIST",
+		8: "OP_GETDEL",
+		9: "OP_GETEX",
 	}
 	WriteRequest_Op_value = map[string]int32{
 		"OP_UNSPECIFIED": 0,
@@ -60,6 +74,10 @@ var (
 		"OP_INCR":        3,
 		"OP_DROP":        4,
 		"OP_FLUSH":       5,
+		"OP_EXPIRE":      6,
+		"OP_PERSIST":     7,
+		"OP_GETDEL":      8,
+		"OP_GETEX":       9,
 	}
 )
 
@@ -88,6 +106,62 @@ func (x WriteRequest_Op) Number() protoreflect.EnumNumber {
 // Deprecated: Use WriteRequest_Op.Descriptor instead.
 func (WriteRequest_Op) EnumDescriptor() ([]byte, []int) {
 	return file_rcache_proto_rawDescGZIP(), []int{4, 0}
+}
+
+// Cond is the condition of a SET (NX, XX) or an EXPIRE (NX, XX, GT, LT).
+type WriteRequest_Cond int32
+
+const (
+	WriteRequest_COND_NONE WriteRequest_Cond = 0
+	WriteRequest_COND_NX   WriteRequest_Cond = 1
+	WriteRequest_COND_XX   WriteRequest_Cond = 2
+	WriteRequest_COND_GT   WriteRequest_Cond = 3
+	WriteRequest_COND_LT   WriteRequest_Cond = 4
+)
+
+// Enum value maps for WriteRequest_Cond.
+var (
+	WriteRequest_Cond_name = map[int32]string{
+		0: "COND_NONE",
+		1: "COND_NX",
+		2: "COND_XX",
+		3: "COND_GT",
+		4: "COND_LT",
+	}
+	WriteRequest_Cond_value = map[string]int32{
+		"COND_NONE": 0,
+		"COND_NX":   1,
+		"COND_XX":   2,
+		"COND_GT":   3,
+		"COND_LT":   4,
+	}
+)
+
+func (x WriteRequest_Cond) Enum() *WriteRequest_Cond {
+	p := new(WriteRequest_Cond)
+	*p = x
+	return p
+}
+
+func (x WriteRequest_Cond) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WriteRequest_Cond) Descriptor() protoreflect.EnumDescriptor {
+	return file_rcache_proto_enumTypes[1].Descriptor()
+}
+
+func (WriteRequest_Cond) Type() protoreflect.EnumType {
+	return &file_rcache_proto_enumTypes[1]
+}
+
+func (x WriteRequest_Cond) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WriteRequest_Cond.Descriptor instead.
+func (WriteRequest_Cond) EnumDescriptor() ([]byte, []int) {
+	return file_rcache_proto_rawDescGZIP(), []int{4, 1}
 }
 
 // Error says why the owner refused the write.
@@ -135,11 +209,11 @@ func (x WriteResponse_Error) String() string {
 }
 
 func (WriteResponse_Error) Descriptor() protoreflect.EnumDescriptor {
-	return file_rcache_proto_enumTypes[1].Descriptor()
+	return file_rcache_proto_enumTypes[2].Descriptor()
 }
 
 func (WriteResponse_Error) Type() protoreflect.EnumType {
-	return &file_rcache_proto_enumTypes[1]
+	return &file_rcache_proto_enumTypes[2]
 }
 
 func (x WriteResponse_Error) Number() protoreflect.EnumNumber {
@@ -160,7 +234,9 @@ type GetRequest struct {
 	Key   string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	// peek asks for memory only: the receiver does not call its origin and
 	// answers not_found when it holds no value.
-	Peek          bool `protobuf:"varint,3,opt,name=peek,proto3" json:"peek,omitempty"`
+	Peek bool `protobuf:"varint,3,opt,name=peek,proto3" json:"peek,omitempty"`
+	// ttl_only asks for the remaining lifetime without the value.
+	TtlOnly       bool `protobuf:"varint,4,opt,name=ttl_only,json=ttlOnly,proto3" json:"ttl_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -212,6 +288,13 @@ func (x *GetRequest) GetKey() string {
 func (x *GetRequest) GetPeek() bool {
 	if x != nil {
 		return x.Peek
+	}
+	return false
+}
+
+func (x *GetRequest) GetTtlOnly() bool {
+	if x != nil {
+		return x.TtlOnly
 	}
 	return false
 }
@@ -403,13 +486,20 @@ func (x *GetManyResponse) GetResults() []*GetResponse {
 // WriteRequest changes the owner's copy of a key, or (DROP, FLUSH) drops
 // copies held by any node.
 type WriteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
-	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
-	Op            WriteRequest_Op        `protobuf:"varint,3,opt,name=op,proto3,enum=rcache.WriteRequest_Op" json:"op,omitempty"`
-	Value         []byte                 `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
-	TtlMs         int64                  `protobuf:"varint,5,opt,name=ttl_ms,json=ttlMs,proto3" json:"ttl_ms,omitempty"`
-	Delta         int64                  `protobuf:"varint,6,opt,name=delta,proto3" json:"delta,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Group string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Key   string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Op    WriteRequest_Op        `protobuf:"varint,3,opt,name=op,proto3,enum=rcache.WriteRequest_Op" json:"op,omitempty"`
+	Value []byte                 `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	TtlMs int64                  `protobuf:"varint,5,opt,name=ttl_ms,json=ttlMs,proto3" json:"ttl_ms,omitempty"`
+	Delta int64                  `protobuf:"varint,6,opt,name=delta,proto3" json:"delta,omitempty"`
+	Cond  WriteRequest_Cond      `protobuf:"varint,7,opt,name=cond,proto3,enum=rcache.WriteRequest_Cond" json:"cond,omitempty"`
+	// get asks SET to return the value it replaced.
+	Get bool `protobuf:"varint,8,opt,name=get,proto3" json:"get,omitempty"`
+	// keep_ttl asks SET to keep the key's expiry.
+	KeepTtl bool `protobuf:"varint,9,opt,name=keep_ttl,json=keepTtl,proto3" json:"keep_ttl,omitempty"`
+	// persist asks GETEX to remove the key's expiry.
+	Persist       bool `protobuf:"varint,10,opt,name=persist,proto3" json:"persist,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -486,6 +576,34 @@ func (x *WriteRequest) GetDelta() int64 {
 	return 0
 }
 
+func (x *WriteRequest) GetCond() WriteRequest_Cond {
+	if x != nil {
+		return x.Cond
+	}
+	return WriteRequest_COND_NONE
+}
+
+func (x *WriteRequest) GetGet() bool {
+	if x != nil {
+		return x.Get
+	}
+	return false
+}
+
+func (x *WriteRequest) GetKeepTtl() bool {
+	if x != nil {
+		return x.KeepTtl
+	}
+	return false
+}
+
+func (x *WriteRequest) GetPersist() bool {
+	if x != nil {
+		return x.Persist
+	}
+	return false
+}
+
 // WriteResponse reports the outcome of a WriteRequest.
 type WriteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -495,7 +613,14 @@ type WriteResponse struct {
 	IntValue int64               `protobuf:"varint,2,opt,name=int_value,json=intValue,proto3" json:"int_value,omitempty"`
 	Error    WriteResponse_Error `protobuf:"varint,3,opt,name=error,proto3,enum=rcache.WriteResponse_Error" json:"error,omitempty"`
 	// message is a short description of error, meant for the client.
-	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// value is the replaced value (SET with get) or the value read (GETDEL,
+	// GETEX); found says whether there was one.
+	Value []byte `protobuf:"bytes,5,opt,name=value,proto3" json:"value,omitempty"`
+	Found bool   `protobuf:"varint,6,opt,name=found,proto3" json:"found,omitempty"`
+	// applied reports whether a conditional write (SET NX/XX, EXPIRE,
+	// PERSIST) happened.
+	Applied       bool `protobuf:"varint,7,opt,name=applied,proto3" json:"applied,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -558,16 +683,38 @@ func (x *WriteResponse) GetMessage() string {
 	return ""
 }
 
+func (x *WriteResponse) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *WriteResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *WriteResponse) GetApplied() bool {
+	if x != nil {
+		return x.Applied
+	}
+	return false
+}
+
 var File_rcache_proto protoreflect.FileDescriptor
 
 const file_rcache_proto_rawDesc = "" +
 	"\n" +
-	"\frcache.proto\x12\x06rcache\"H\n" +
+	"\frcache.proto\x12\x06rcache\"c\n" +
 	"\n" +
 	"GetRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
-	"\x04peek\x18\x03 \x01(\bR\x04peek\"z\n" +
+	"\x04peek\x18\x03 \x01(\bR\x04peek\x12\x19\n" +
+	"\bttl_only\x18\x04 \x01(\bR\attlOnly\"z\n" +
 	"\vGetResponse\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\fR\x05value\x12\x1b\n" +
 	"\tnot_found\x18\x02 \x01(\bR\bnotFound\x12\x15\n" +
@@ -578,14 +725,19 @@ const file_rcache_proto_rawDesc = "" +
 	"\x04keys\x18\x02 \x03(\fR\x04keys\x12\x12\n" +
 	"\x04peek\x18\x03 \x01(\bR\x04peek\"@\n" +
 	"\x0fGetManyResponse\x12-\n" +
-	"\aresults\x18\x01 \x03(\v2\x13.rcache.GetResponseR\aresults\"\xff\x01\n" +
+	"\aresults\x18\x01 \x03(\v2\x13.rcache.GetResponseR\aresults\"\xfd\x03\n" +
 	"\fWriteRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12'\n" +
 	"\x02op\x18\x03 \x01(\x0e2\x17.rcache.WriteRequest.OpR\x02op\x12\x14\n" +
 	"\x05value\x18\x04 \x01(\fR\x05value\x12\x15\n" +
 	"\x06ttl_ms\x18\x05 \x01(\x03R\x05ttlMs\x12\x14\n" +
-	"\x05delta\x18\x06 \x01(\x03R\x05delta\"[\n" +
+	"\x05delta\x18\x06 \x01(\x03R\x05delta\x12-\n" +
+	"\x04cond\x18\a \x01(\x0e2\x19.rcache.WriteRequest.CondR\x04cond\x12\x10\n" +
+	"\x03get\x18\b \x01(\bR\x03get\x12\x19\n" +
+	"\bkeep_ttl\x18\t \x01(\bR\akeepTtl\x12\x18\n" +
+	"\apersist\x18\n" +
+	" \x01(\bR\apersist\"\x97\x01\n" +
 	"\x02Op\x12\x12\n" +
 	"\x0eOP_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -593,12 +745,26 @@ const file_rcache_proto_rawDesc = "" +
 	"\tOP_DELETE\x10\x02\x12\v\n" +
 	"\aOP_INCR\x10\x03\x12\v\n" +
 	"\aOP_DROP\x10\x04\x12\f\n" +
-	"\bOP_FLUSH\x10\x05\"\xfc\x01\n" +
+	"\bOP_FLUSH\x10\x05\x12\r\n" +
+	"\tOP_EXPIRE\x10\x06\x12\x0e\n" +
+	"\n" +
+	"OP_PERSIST\x10\a\x12\r\n" +
+	"\tOP_GETDEL\x10\b\x12\f\n" +
+	"\bOP_GETEX\x10\t\"I\n" +
+	"\x04Cond\x12\r\n" +
+	"\tCOND_NONE\x10\x00\x12\v\n" +
+	"\aCOND_NX\x10\x01\x12\v\n" +
+	"\aCOND_XX\x10\x02\x12\v\n" +
+	"\aCOND_GT\x10\x03\x12\v\n" +
+	"\aCOND_LT\x10\x04\"\xc2\x02\n" +
 	"\rWriteResponse\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x03R\x05count\x12\x1b\n" +
 	"\tint_value\x18\x02 \x01(\x03R\bintValue\x121\n" +
 	"\x05error\x18\x03 \x01(\x0e2\x1b.rcache.WriteResponse.ErrorR\x05error\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"k\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12\x14\n" +
+	"\x05value\x18\x05 \x01(\fR\x05value\x12\x14\n" +
+	"\x05found\x18\x06 \x01(\bR\x05found\x12\x18\n" +
+	"\aapplied\x18\a \x01(\bR\aapplied\"k\n" +
 	"\x05Error\x12\x0e\n" +
 	"\n" +
 	"ERROR_NONE\x10\x00\x12\x15\n" +
@@ -619,27 +785,29 @@ func file_rcache_proto_rawDescGZIP() []byte {
 	return file_rcache_proto_rawDescData
 }
 
-var file_rcache_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_rcache_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_rcache_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_rcache_proto_goTypes = []any{
 	(WriteRequest_Op)(0),     // 0: rcache.WriteRequest.Op
-	(WriteResponse_Error)(0), // 1: rcache.WriteResponse.Error
-	(*GetRequest)(nil),       // 2: rcache.GetRequest
-	(*GetResponse)(nil),      // 3: rcache.GetResponse
-	(*GetManyRequest)(nil),   // 4: rcache.GetManyRequest
-	(*GetManyResponse)(nil),  // 5: rcache.GetManyResponse
-	(*WriteRequest)(nil),     // 6: rcache.WriteRequest
-	(*WriteResponse)(nil),    // 7: rcache.WriteResponse
+	(WriteRequest_Cond)(0),   // 1: rcache.WriteRequest.Cond
+	(WriteResponse_Error)(0), // 2: rcache.WriteResponse.Error
+	(*GetRequest)(nil),       // 3: rcache.GetRequest
+	(*GetResponse)(nil),      // 4: rcache.GetResponse
+	(*GetManyRequest)(nil),   // 5: rcache.GetManyRequest
+	(*GetManyResponse)(nil),  // 6: rcache.GetManyResponse
+	(*WriteRequest)(nil),     // 7: rcache.WriteRequest
+	(*WriteResponse)(nil),    // 8: rcache.WriteResponse
 }
 var file_rcache_proto_depIdxs = []int32{
-	3, // 0: rcache.GetManyResponse.results:type_name -> rcache.GetResponse
+	4, // 0: rcache.GetManyResponse.results:type_name -> rcache.GetResponse
 	0, // 1: rcache.WriteRequest.op:type_name -> rcache.WriteRequest.Op
-	1, // 2: rcache.WriteResponse.error:type_name -> rcache.WriteResponse.Error
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1, // 2: rcache.WriteRequest.cond:type_name -> rcache.WriteRequest.Cond
+	2, // 3: rcache.WriteResponse.error:type_name -> rcache.WriteResponse.Error
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_rcache_proto_init() }
@@ -652,7 +820,7 @@ func file_rcache_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rcache_proto_rawDesc), len(file_rcache_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,

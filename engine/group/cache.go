@@ -114,11 +114,47 @@ func (c *cache) update(key string, fn func(old ByteView, ok bool) (ByteView, err
 	return v, nil
 }
 
-// clear drops every entry.
+// clear drops every entry in O(1): the old LRU is left to the garbage
+// collector, which reclaims its entries lazily.
 func (c *cache) clear() {
 	c.mu.Lock()
-	if c.lru != nil {
-		c.lru.Clear()
-	}
+	c.lru = nil
 	c.mu.Unlock()
+}
+
+// changeOp says what modify does with an entry.
+type changeOp int
+
+const (
+	keepEntry   changeOp = iota // leave the entry as it is
+	putEntry                    // store view until expire
+	removeEntry                 // delete the entry
+)
+
+// change is what a modify function decides.
+type change struct {
+	op     changeOp
+	view   ByteView
+	expire time.Time
+}
+
+// modify applies fn's decision to key's entry atomically with respect to
+// every other operation on the cache. fn gets the live value and its expiry
+// (ok false when there is none) and must not block: it runs with the lock
+// held.
+func (c *cache) modify(key string, fn func(old ByteView, expire time.Time, ok bool) change) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.lruLocked()
+	old, expire, ok := l.GetWithExpiry(key)
+	var oldView ByteView
+	if ok {
+		oldView = old.(ByteView)
+	}
+	switch ch := fn(oldView, expire, ok); ch.op {
+	case putEntry:
+		l.AddWithExpiry(key, ch.view, ch.expire)
+	case removeEntry:
+		l.Remove(key)
+	}
 }

@@ -15,6 +15,8 @@ const (
 	DefaultHotProbability    = 0.1
 	DefaultInvalidateTimeout = 250 * time.Millisecond
 	DefaultMaxOriginCalls    = 64
+	DefaultNegativeTTL       = 5 * time.Second
+	DefaultTTLJitter         = 0.1
 )
 
 // Config describes a group. Zero fields select the defaults above; only
@@ -24,9 +26,9 @@ type Config struct {
 	Name string
 
 	// CacheBytes is the group's memory budget in bytes, counting keys and
-	// values: seven eighths for the main cache (keys this node owns) and one
-	// eighth for the hot cache (copies of other nodes' keys). Zero means no
-	// limit.
+	// values: one eighth for the hot cache (copies of other nodes' keys), one
+	// sixteenth for remembered "not found" answers, the rest for the main
+	// cache (keys this node owns). Zero means no limit.
 	CacheBytes int64
 
 	// Getter loads a value this node owns when it is not cached.
@@ -35,6 +37,18 @@ type Config struct {
 	// TTL is how long a value loaded from the Getter stays cached; zero
 	// means until evicted.
 	TTL time.Duration
+
+	// TTLJitter spreads the TTL of loaded values by up to this fraction
+	// either way (0.1: 90% to 110% of TTL), so that keys loaded together do
+	// not expire together. Zero selects DefaultTTLJitter and a negative value
+	// disables it. Values written with an explicit TTL are not jittered.
+	TTLJitter float64
+
+	// NegativeTTL is how long a "not found" from the origin is remembered,
+	// so that a flood of requests for a missing key reaches the origin once
+	// per NegativeTTL. Zero selects DefaultNegativeTTL and a negative value
+	// disables it. A write to the key forgets it at once, on every node.
+	NegativeTTL time.Duration
 
 	// LoadTimeout bounds one shared load (an origin call or a peer fetch).
 	// The load runs detached from the callers that wait on it, so this is
@@ -91,6 +105,9 @@ func (c *Config) Validate() error {
 	if c.TTL < 0 || c.LoadTimeout < 0 || c.HotTTL < 0 || c.InvalidateTimeout < 0 {
 		errs = append(errs, fmt.Errorf("group %q: negative duration", c.Name))
 	}
+	if c.TTLJitter >= 1 {
+		errs = append(errs, fmt.Errorf("group %q: TTLJitter %v not below 1", c.Name, c.TTLJitter))
+	}
 	if c.HotProbability > 1 {
 		errs = append(errs, fmt.Errorf("group %q: HotProbability %v above 1", c.Name, c.HotProbability))
 	}
@@ -101,6 +118,12 @@ func (c *Config) Validate() error {
 func (c Config) withDefaults() Config {
 	if c.LoadTimeout == 0 {
 		c.LoadTimeout = DefaultLoadTimeout
+	}
+	if c.TTLJitter == 0 {
+		c.TTLJitter = DefaultTTLJitter
+	}
+	if c.NegativeTTL == 0 {
+		c.NegativeTTL = DefaultNegativeTTL
 	}
 	if c.MaxOriginCalls == 0 {
 		c.MaxOriginCalls = DefaultMaxOriginCalls

@@ -19,8 +19,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +54,14 @@ var (
 	// 64-bit decimal integer.
 	ErrNotInteger = errors.New("value is not an integer or out of range")
 
+	// ErrClosed is returned by loads started after Close, and wrapped by
+	// those Close cancelled.
+	ErrClosed = errors.New("group closed")
+
+	// errLoadTimeout is the cause of a load's context when LoadTimeout
+	// passes.
+	errLoadTimeout = fmt.Errorf("load timeout: %w", context.DeadlineExceeded)
+
 	// ErrOverflow is returned by IncrBy when the result would not fit in 64
 	// bits.
 	ErrOverflow = errors.New("increment or decrement would overflow")
@@ -73,6 +79,7 @@ type Stats struct {
 	LocalLoads     atomic.Int64 // Getter calls that returned a value
 	LocalNotFound  atomic.Int64 // Getter calls that reported ErrNotFound
 	LocalLoadErrs  atomic.Int64 // Getter calls that failed otherwise (including panics)
+	NegativeHits   atomic.Int64 // gets answered "not found" from a remembered origin answer
 	ServerRequests atomic.Int64 // keys requested by peers (ServeGet and ServeGetMany)
 	Writes         atomic.Int64 // Set, Delete and IncrBy calls
 	Invalidations  atomic.Int64 // hot-copy drops sent to peers that failed
@@ -99,6 +106,7 @@ type Group struct {
 
 	mainCache cache
 	hotCache  cache
+	negCache  cache // keys known to be missing at the origin, until NegativeTTL
 
 	// peerLoads dedups fetches from owners; localLoads dedups Getter calls.
 	// They are separate so that a local load never waits on the network and
@@ -116,6 +124,9 @@ type Group struct {
 	// is MaxOriginCalls.
 	originSlots chan struct{}
 
+	// loads cancels the loads in flight when the group is closed.
+	loads loadSet
+
 	// Stats are the group's counters.
 	Stats Stats
 }
@@ -128,13 +139,22 @@ func newGroup(cfg Config) *Group {
 		shared:      newSharedKeys(cfg.HotTTL + sharedMargin),
 		originSlots: make(chan struct{}, cfg.MaxOriginCalls),
 	}
-	var hot int64
-	if cfg.HotProbability >= 0 && cfg.CacheBytes > 0 {
-		// At least one byte: zero would make the hot cache unlimited.
-		hot = max(1, cfg.CacheBytes/8)
+	var hot, neg int64
+	if cfg.CacheBytes > 0 {
+		// At least one byte each: zero would make a cache unlimited.
+		if cfg.HotProbability >= 0 {
+			hot = max(1, cfg.CacheBytes/8)
+		}
+		if cfg.NegativeTTL > 0 {
+			neg = max(1, cfg.CacheBytes/16)
+		}
 	}
-	g.mainCache = cache{maxBytes: cfg.CacheBytes - hot, now: cfg.Now}
+	g.mainCache = cache{maxBytes: max(1, cfg.CacheBytes-hot-neg), now: cfg.Now}
+	if cfg.CacheBytes == 0 {
+		g.mainCache.maxBytes = 0
+	}
 	g.hotCache = cache{maxBytes: hot, now: cfg.Now}
+	g.negCache = cache{maxBytes: neg, now: cfg.Now}
 	return g
 }
 
@@ -192,9 +212,33 @@ func (g *Group) Get(ctx context.Context, key string) (ByteView, error) {
 		g.Stats.CacheHits.Add(1)
 		return v, nil
 	}
+	if g.knownMissing(key) {
+		return ByteView{}, ErrNotFound
+	}
 	g.Stats.Loads.Add(1)
 	e, err := g.load(ctx, key)
 	return e.view, err
+}
+
+// knownMissing reports whether the origin answered "not found" for key
+// within NegativeTTL, and counts the hit.
+func (g *Group) knownMissing(key string) bool {
+	if g.cfg.NegativeTTL < 0 {
+		return false
+	}
+	if _, _, ok := g.negCache.get(key); ok {
+		g.Stats.NegativeHits.Add(1)
+		return true
+	}
+	return false
+}
+
+// rememberMissing records a "not found" for key until expire. It runs
+// inside fences.end.
+func (g *Group) rememberMissing(key string, expire time.Time) {
+	if g.cfg.NegativeTTL > 0 {
+		g.negCache.add(key, ByteView{}, expire)
+	}
 }
 
 // lookupCache looks in the main cache, then the hot cache.
@@ -233,7 +277,12 @@ func (g *Group) load(ctx context.Context, key string) (entry, error) {
 		if err == nil || errors.Is(err, ErrNotFound) || errors.As(err, new(*OriginError)) {
 			g.Stats.PeerLoads.Add(1)
 			g.fences.end(t, func() {
-				if err == nil && g.cfg.HotProbability > 0 && g.cfg.Rand() < g.cfg.HotProbability {
+				switch {
+				case errors.Is(err, ErrNotFound):
+					// The owner marked the key as shared, so a write there
+					// reaches this entry too; HotTTL bounds it otherwise.
+					g.rememberMissing(key, g.hotExpire(g.cfg.Now().Add(g.cfg.NegativeTTL)))
+				case err == nil && g.cfg.HotProbability > 0 && g.cfg.Rand() < g.cfg.HotProbability:
 					g.hotCache.add(key, e.view, g.hotExpire(e.expire))
 				}
 			})
@@ -269,12 +318,18 @@ func (g *Group) loadLocal(ctx context.Context, key string) (entry, error) {
 		if v, exp, ok := g.mainCache.get(key); ok {
 			return entry{view: v, expire: exp}, nil
 		}
+		if g.knownMissing(key) {
+			return entry{}, ErrNotFound
+		}
 		g.Stats.LoadsDeduped.Add(1)
 		t := g.fences.begin(key)
 		e, err := g.callGetter(ctx, key)
 		g.fences.end(t, func() {
-			if err == nil {
+			switch {
+			case err == nil:
 				g.mainCache.add(key, e.view, e.expire)
+			case errors.Is(err, ErrNotFound):
+				g.rememberMissing(key, g.cfg.Now().Add(g.cfg.NegativeTTL))
 			}
 		})
 		return e, err
@@ -287,8 +342,15 @@ func (g *Group) wait(ctx context.Context, key string, flights *flight.Group, fn 
 	ch := flights.DoChan(key, func() (any, error) {
 		// Detached: the caller that started the load may leave before it
 		// ends, and the others waiting on it must still get the result.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.LoadTimeout)
+		// Close cancels it.
+		base, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+		defer stop(nil)
+		lctx, cancel := context.WithTimeoutCause(base, g.cfg.LoadTimeout, errLoadTimeout)
 		defer cancel()
+		if !g.loads.add(lctx, stop) {
+			return entry{}, ErrClosed
+		}
+		defer g.loads.remove(lctx)
 		return fn(lctx)
 	})
 	select {
@@ -337,8 +399,11 @@ func (g *Group) callGetter(ctx context.Context, key string) (entry, error) {
 	}
 	g.Stats.LocalLoads.Add(1)
 	e := entry{view: NewByteView(b)}
-	if g.cfg.TTL > 0 {
-		e.expire = g.cfg.Now().Add(g.cfg.TTL)
+	if ttl := g.cfg.TTL; ttl > 0 {
+		if j := g.cfg.TTLJitter; j > 0 {
+			ttl += time.Duration(float64(ttl) * j * (2*g.cfg.Rand() - 1))
+		}
+		e.expire = g.cfg.Now().Add(max(ttl, time.Millisecond))
 	}
 	return e, nil
 }
@@ -478,216 +543,21 @@ func (g *Group) Exists(ctx context.Context, key string) (bool, error) {
 	return !res.GetNotFound() && res.GetOriginError() == "", nil
 }
 
-// Set stores value under key at the key's owner for ttl (zero: no expiry)
-// and returns once the other nodes were told to drop their hot copies. value
-// is copied.
-func (g *Group) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	ms := ttl.Milliseconds()
-	if ttl > 0 && ms == 0 {
-		ms = 1 // round up: zero would mean no expiry
-	}
-	_, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_SET, Value: value, TtlMs: ms})
-	return err
-}
-
-// Delete removes key at its owner and reports whether it was there. The
-// next Get loads it again from the origin.
-func (g *Group) Delete(ctx context.Context, key string) (bool, error) {
-	res, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_DELETE})
-	return res.GetCount() > 0, err
-}
-
-// IncrBy adds delta to the decimal integer stored under key at its owner,
-// atomically, and returns the result. A key with no value (in memory or at
-// the origin) counts as 0. It returns ErrNotInteger or ErrOverflow as Redis
-// would refuse INCRBY.
-func (g *Group) IncrBy(ctx context.Context, key string, delta int64) (int64, error) {
-	res, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_INCR, Delta: delta})
-	return res.GetIntValue(), err
-}
-
-// write applies in at the key's owner: here, or at the peer.
-func (g *Group) write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteResponse, error) {
-	if in.Key == "" {
-		return nil, ErrEmptyKey
-	}
-	in.Group = g.name
-	g.Stats.Writes.Add(1)
-	peer, ok := g.pickPeer(in.Key)
-	if !ok {
-		res := g.applyWrite(ctx, in)
-		return res, writeError(res)
-	}
-	res, err := peer.Write(ctx, in)
-	if err != nil {
-		return nil, fmt.Errorf("group %s: write %q at owner: %w", g.name, in.Key, err)
-	}
-	// The owner told every node, this one included, to drop its hot copy;
-	// drop it here too in case that message was lost.
-	g.dropCopy(in.Key)
-	return res, writeError(res)
-}
-
-// writeError turns the error code of a write's response into an error.
-func writeError(res *pb.WriteResponse) error {
-	switch res.GetError() {
-	case pb.WriteResponse_ERROR_NONE:
-		return nil
-	case pb.WriteResponse_ERROR_NOT_INTEGER:
-		return ErrNotInteger
-	case pb.WriteResponse_ERROR_OVERFLOW:
-		return ErrOverflow
-	case pb.WriteResponse_ERROR_ORIGIN:
-		return &OriginError{Msg: res.GetMessage()}
-	}
-	return fmt.Errorf("write refused: %s", res.GetMessage())
-}
-
-// dropCopy removes this node's copies of key and keeps loads in flight from
-// putting them back.
-func (g *Group) dropCopy(key string) {
-	g.fences.write(key)
-	g.peerLoads.Forget(key)
-	g.localLoads.Forget(key)
-	g.mainCache.remove(key)
-	g.hotCache.remove(key)
-}
-
-// applyWrite performs a write this node owns, then invalidates the other
-// nodes' hot copies.
-func (g *Group) applyWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteResponse {
-	res := &pb.WriteResponse{}
-	if in.GetKey() == "" {
-		res.Error, res.Message = pb.WriteResponse_ERROR_BAD_REQUEST, "empty key"
-		return res
-	}
-	switch in.GetOp() {
-	case pb.WriteRequest_OP_SET:
-		var exp time.Time
-		if in.TtlMs > 0 {
-			exp = g.cfg.Now().Add(msDuration(in.TtlMs))
-		}
-		// Fence first: a load in flight must not cache its older result
-		// over this value (see fences).
-		g.fences.write(in.Key)
-		g.localLoads.Forget(in.Key)
-		g.hotCache.remove(in.Key)
-		g.mainCache.add(in.Key, NewByteView(in.Value), exp)
-	case pb.WriteRequest_OP_DELETE:
-		g.fences.write(in.Key)
-		g.localLoads.Forget(in.Key)
-		g.hotCache.remove(in.Key)
-		if g.mainCache.remove(in.Key) {
-			res.Count = 1
-		}
-	case pb.WriteRequest_OP_INCR:
-		n, err := g.incrLocal(ctx, in.Key, in.Delta)
-		switch {
-		case err == nil:
-			res.IntValue = n
-		case errors.Is(err, ErrNotInteger):
-			res.Error = pb.WriteResponse_ERROR_NOT_INTEGER
-			return res
-		case errors.Is(err, ErrOverflow):
-			res.Error = pb.WriteResponse_ERROR_OVERFLOW
-			return res
-		default:
-			res.Error, res.Message = pb.WriteResponse_ERROR_ORIGIN, err.Error()
-			return res
-		}
-	default:
-		res.Error, res.Message = pb.WriteResponse_ERROR_BAD_REQUEST, "unknown op "+in.GetOp().String()
-		return res
-	}
-	g.invalidatePeers(ctx, in.Key)
-	return res
-}
-
-// incrLocal adds delta to key's value in the main cache, loading it from the
-// origin first when it is not cached.
-func (g *Group) incrLocal(ctx context.Context, key string, delta int64) (int64, error) {
-	if _, _, ok := g.mainCache.get(key); !ok {
-		if _, err := g.loadLocal(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
-			return 0, err
-		}
-	}
-	var n int64
-	_, err := g.mainCache.update(key, func(old ByteView, ok bool) (ByteView, error) {
-		var cur int64
-		if ok {
-			var valid bool
-			if cur, valid = parseInt(old.String()); !valid {
-				return ByteView{}, ErrNotInteger
-			}
-		}
-		if (delta > 0 && cur > maxInt64-delta) || (delta < 0 && cur < minInt64-delta) {
-			return ByteView{}, ErrOverflow
-		}
-		n = cur + delta
-		return StringView(strconv.FormatInt(n, 10)), nil
-	})
-	return n, err
-}
-
-// parseInt parses s as Redis's string2ll does: decimal digits with an
-// optional '-', no '+', no spaces and no leading zeros ("0" is fine, "-0" and
-// "007" are not), within 64 bits.
-func parseInt(s string) (int64, bool) {
-	digits := strings.TrimPrefix(s, "-")
-	if s == "0" {
-		return 0, true
-	}
-	if digits == "" || digits[0] < '1' || digits[0] > '9' {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
-}
-
-const (
-	maxInt64 = 1<<63 - 1
-	minInt64 = -1 << 63
-)
-
-// sharedMargin is added to HotTTL to cover the time between the owner
-// serving a value and the peer stamping its hot copy's expiry.
-const sharedMargin = time.Second
-
-// invalidatePeers tells every other node to drop its copy of key, in
-// parallel, waiting at most InvalidateTimeout, if any of them may hold one.
-// It is best effort: a node that misses the message serves its copy until
-// the copy's HotTTL ends.
-func (g *Group) invalidatePeers(ctx context.Context, key string) {
-	p := g.peers.Load()
-	if p == nil || !g.shared.mayBeShared(key, g.cfg.Now()) {
-		return
-	}
-	peers := (*p).Peers()
-	if len(peers) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.InvalidateTimeout)
-	defer cancel()
-	req := &pb.WriteRequest{Group: g.name, Key: key, Op: pb.WriteRequest_OP_DROP}
-	var wg sync.WaitGroup
-	for _, peer := range peers {
-		wg.Go(func() {
-			if _, err := peer.Write(ctx, req); err != nil {
-				g.Stats.Invalidations.Add(1)
-				g.cfg.Logger.Debug("invalidation not delivered", "group", g.name, "err", err)
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// Flush drops every value this node holds for the group. Other nodes keep
-// theirs. Loads in flight when Flush is called do not cache their results,
-// though callers already waiting on them still get them.
+// Flush drops every value this node holds for the group, in O(1). Other
+// nodes keep theirs. Loads in flight when Flush is called do not cache their
+// results, though callers already waiting on them still get them.
 func (g *Group) Flush() {
 	g.fences.flushAll()
+	g.negCache.clear()
 	g.mainCache.clear()
 	g.hotCache.clear()
+}
+
+// Close cancels the group's loads in flight (their waiters get an error
+// wrapping ErrClosed) and makes later loads fail with ErrClosed. Values
+// already cached are still served. It is safe to call more than once.
+func (g *Group) Close() {
+	g.loads.close()
 }
 
 // Len returns the number of entries this node holds for the group.
@@ -706,4 +576,43 @@ func msDuration(ms int64) time.Duration {
 		return maxTTL
 	}
 	return time.Duration(ms) * time.Millisecond
+}
+
+// loadSet holds the cancel functions of the loads in flight, so that Close
+// can stop them.
+type loadSet struct {
+	mu     sync.Mutex // guards closed and m
+	closed bool
+	m      map[context.Context]context.CancelCauseFunc
+}
+
+// add registers a load's context; it reports false once the set is closed.
+func (s *loadSet) add(ctx context.Context, cancel context.CancelCauseFunc) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.m == nil {
+		s.m = make(map[context.Context]context.CancelCauseFunc)
+	}
+	s.m[ctx] = cancel
+	return true
+}
+
+func (s *loadSet) remove(ctx context.Context) {
+	s.mu.Lock()
+	delete(s.m, ctx)
+	s.mu.Unlock()
+}
+
+func (s *loadSet) close() {
+	s.mu.Lock()
+	s.closed = true
+	m := s.m
+	s.m = nil
+	s.mu.Unlock()
+	for _, cancel := range m {
+		cancel(ErrClosed)
+	}
 }

@@ -147,11 +147,12 @@ func TestGetLoadsOnce(t *testing.T) {
 }
 
 // TestGetNotFound checks that a key the origin lacks is reported with
-// ErrNotFound and is not cached: the next Get asks the origin again.
+// ErrNotFound and, with negative caching off, is not cached: the next Get
+// asks the origin again.
 func TestGetNotFound(t *testing.T) {
 	t.Parallel()
 	db := newOrigin(scores)
-	g := newTestGroup(t, group.Config{Name: "scores", Getter: db})
+	g := newTestGroup(t, group.Config{Name: "scores", Getter: db, NegativeTTL: -1})
 	for i := 1; i <= 2; i++ {
 		v, err := g.Get(context.Background(), "Kate")
 		if !errors.Is(err, group.ErrNotFound) {
@@ -492,7 +493,7 @@ func TestTTL(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	db := newOrigin(scores)
-	g := newTestGroup(t, group.Config{Name: "ttl", Getter: db, TTL: time.Minute, Now: clk.Now})
+	g := newTestGroup(t, group.Config{Name: "ttl", Getter: db, TTL: time.Minute, TTLJitter: -1, Now: clk.Now})
 	steps := []struct {
 		advance   time.Duration
 		wantCalls int

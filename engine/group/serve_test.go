@@ -92,7 +92,7 @@ func TestServeGetTTL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clk := newClock()
-	g, _ := serveGroup(t, group.Config{TTL: time.Minute, Now: clk.Now})
+	g, _ := serveGroup(t, group.Config{TTL: time.Minute, TTLJitter: -1, Now: clk.Now})
 	steps := []struct {
 		advance time.Duration
 		want    int64

@@ -1,0 +1,159 @@
+package group_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rcache/rcache/engine/group"
+	"github.com/rcache/rcache/pb"
+)
+
+// TestNegativeCaching checks penetration protection: a flood of Gets for a
+// missing key reaches the origin once per NegativeTTL, and a write to the
+// key forgets the remembered "not found" at once.
+func TestNegativeCaching(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	db := newOrigin(scores)
+	g := newTestGroup(t, group.Config{Name: "neg", Getter: db, NegativeTTL: 5 * time.Second, Now: clk.Now})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			if _, err := g.Get(ctx, "Kate"); !errors.Is(err, group.ErrNotFound) {
+				t.Errorf("Get(Kate) = %v, want ErrNotFound", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := db.Calls("Kate"); n != 1 {
+		t.Errorf("origin calls for a missing key under 100 Gets = %d, want 1", n)
+	}
+	clk.Advance(4 * time.Second)
+	g.Get(ctx, "Kate")
+	if n := db.Calls("Kate"); n != 1 {
+		t.Errorf("origin calls within NegativeTTL = %d, want 1", n)
+	}
+	clk.Advance(time.Second)
+	g.Get(ctx, "Kate")
+	if n := db.Calls("Kate"); n != 2 {
+		t.Errorf("origin calls after NegativeTTL = %d, want 2", n)
+	}
+	if err := g.Set(ctx, "Kate", []byte("601"), 0); err != nil {
+		t.Fatalf("Set(Kate): %v", err)
+	}
+	mustGet(t, g, "Kate", "601")
+	if n := g.Stats.NegativeHits.Load(); n < 99 {
+		t.Errorf("Stats.NegativeHits = %d, want at least 99", n)
+	}
+}
+
+// TestNegativeCachingFromPeer checks that a "not found" from the owner is
+// remembered at the asking node too, no longer than HotTTL, and forgotten
+// when the owner's invalidation arrives.
+func TestNegativeCachingFromPeer(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	peer := valuesPeer(map[string]string{})
+	g := newTestGroup(t, group.Config{Name: "negpeer", Getter: newOrigin(nil), NegativeTTL: time.Minute, HotTTL: 5 * time.Second, Now: clk.Now})
+	g.RegisterPeers(ownedBy(peer))
+	ctx := context.Background()
+	for range 3 {
+		if _, err := g.Get(ctx, "x"); !errors.Is(err, group.ErrNotFound) {
+			t.Fatalf("Get(x) = %v, want ErrNotFound", err)
+		}
+	}
+	if n := peer.gets.Load(); n != 1 {
+		t.Errorf("peer Gets = %d, want 1", n)
+	}
+	clk.Advance(5 * time.Second) // HotTTL bounds the remembered answer
+	g.Get(ctx, "x")
+	if n := peer.gets.Load(); n != 2 {
+		t.Errorf("peer Gets after HotTTL = %d, want 2", n)
+	}
+	g.ServeWrite(ctx, &pb.WriteRequest{Key: "x", Op: pb.WriteRequest_OP_DROP})
+	g.Get(ctx, "x")
+	if n := peer.gets.Load(); n != 3 {
+		t.Errorf("peer Gets after the owner's DROP = %d, want 3", n)
+	}
+}
+
+// TestTTLJitter checks that loaded values expire between (1-j)·TTL and
+// (1+j)·TTL, spread by the injected randomness.
+func TestTTLJitter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		rand float64
+		want time.Duration
+	}{
+		{0, 90 * time.Second},
+		{0.5, 100 * time.Second},
+		{0.999999, 110 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.rand), func(t *testing.T) {
+			t.Parallel()
+			clk := newClock()
+			g, _ := serveGroup(t, group.Config{TTL: 100 * time.Second, TTLJitter: 0.1, Now: clk.Now, Rand: func() float64 { return tt.rand }})
+			res := g.ServeGet(context.Background(), &pb.GetRequest{Key: "Tom"})
+			got := time.Duration(res.GetTtlMs()) * time.Millisecond
+			if d := got - tt.want; d < -time.Millisecond || d > time.Millisecond {
+				t.Errorf("TTL with rand %v = %v, want %v", tt.rand, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCloseCancelsLoads checks that Close cancels a load in flight (the
+// origin sees its context end) and that later loads fail at once.
+func TestCloseCancelsLoads(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{})
+	cause := make(chan error, 1)
+	g := newTestGroup(t, group.Config{Name: "close", Getter: group.GetterFunc(
+		func(ctx context.Context, key string) ([]byte, error) {
+			close(entered)
+			<-ctx.Done()
+			cause <- context.Cause(ctx)
+			return nil, ctx.Err()
+		})})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := g.Get(context.Background(), "k")
+		errc <- err
+	}()
+	<-entered
+	g.Close()
+	if err := <-cause; !errors.Is(err, group.ErrClosed) {
+		t.Errorf("origin's context cause after Close = %v, want ErrClosed", err)
+	}
+	if err := <-errc; err == nil {
+		t.Errorf("Get cancelled by Close returned no error")
+	}
+	if _, err := g.Get(context.Background(), "k2"); !errors.Is(err, group.ErrClosed) {
+		t.Errorf("Get after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestFlushEmptiesEverything checks that Flush empties the caches and the
+// remembered misses.
+func TestFlushEmptiesEverything(t *testing.T) {
+	t.Parallel()
+	db := newOrigin(scores)
+	g := newTestGroup(t, group.Config{Name: "flush", Getter: db})
+	mustGet(t, g, "Tom", "630")
+	g.Get(context.Background(), "Kate")
+	g.Flush()
+	if n := g.Len(); n != 0 {
+		t.Errorf("Len after Flush = %d, want 0", n)
+	}
+	mustGet(t, g, "Tom", "630")
+	g.Get(context.Background(), "Kate")
+	if a, b := db.Calls("Tom"), db.Calls("Kate"); a != 2 || b != 2 {
+		t.Errorf("origin calls after Flush: Tom %d, Kate %d, want 2 and 2", a, b)
+	}
+}

@@ -1,0 +1,220 @@
+package group
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rcache/rcache/pb"
+)
+
+// Set stores value under key at the key's owner for ttl (zero: no expiry)
+// and returns once the other nodes were told to drop their hot copies. value
+// is copied.
+func (g *Group) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	ms := ttl.Milliseconds()
+	if ttl > 0 && ms == 0 {
+		ms = 1 // round up: zero would mean no expiry
+	}
+	_, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_SET, Value: value, TtlMs: ms})
+	return err
+}
+
+// Delete removes key at its owner and reports whether it was there. The
+// next Get loads it again from the origin.
+func (g *Group) Delete(ctx context.Context, key string) (bool, error) {
+	res, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_DELETE})
+	return res.GetCount() > 0, err
+}
+
+// IncrBy adds delta to the decimal integer stored under key at its owner,
+// atomically, and returns the result. A key with no value (in memory or at
+// the origin) counts as 0. It returns ErrNotInteger or ErrOverflow as Redis
+// would refuse INCRBY.
+func (g *Group) IncrBy(ctx context.Context, key string, delta int64) (int64, error) {
+	res, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_INCR, Delta: delta})
+	return res.GetIntValue(), err
+}
+
+// write applies in at the key's owner: here, or at the peer.
+func (g *Group) write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteResponse, error) {
+	if in.Key == "" {
+		return nil, ErrEmptyKey
+	}
+	in.Group = g.name
+	g.Stats.Writes.Add(1)
+	peer, ok := g.pickPeer(in.Key)
+	if !ok {
+		res := g.applyWrite(ctx, in)
+		return res, writeError(res)
+	}
+	res, err := peer.Write(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("group %s: write %q at owner: %w", g.name, in.Key, err)
+	}
+	// The owner told every node, this one included, to drop its hot copy;
+	// drop it here too in case that message was lost.
+	g.dropCopy(in.Key)
+	return res, writeError(res)
+}
+
+// writeError turns the error code of a write's response into an error.
+func writeError(res *pb.WriteResponse) error {
+	switch res.GetError() {
+	case pb.WriteResponse_ERROR_NONE:
+		return nil
+	case pb.WriteResponse_ERROR_NOT_INTEGER:
+		return ErrNotInteger
+	case pb.WriteResponse_ERROR_OVERFLOW:
+		return ErrOverflow
+	case pb.WriteResponse_ERROR_ORIGIN:
+		return &OriginError{Msg: res.GetMessage()}
+	}
+	return fmt.Errorf("write refused: %s", res.GetMessage())
+}
+
+// dropCopy removes this node's copies of key and keeps loads in flight from
+// putting them back.
+func (g *Group) dropCopy(key string) {
+	g.fences.write(key)
+	g.peerLoads.Forget(key)
+	g.localLoads.Forget(key)
+	g.mainCache.remove(key)
+	g.hotCache.remove(key)
+	g.negCache.remove(key)
+}
+
+// applyWrite performs a write this node owns, then invalidates the other
+// nodes' hot copies.
+func (g *Group) applyWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteResponse {
+	res := &pb.WriteResponse{}
+	if in.GetKey() == "" {
+		res.Error, res.Message = pb.WriteResponse_ERROR_BAD_REQUEST, "empty key"
+		return res
+	}
+	switch in.GetOp() {
+	case pb.WriteRequest_OP_SET:
+		var exp time.Time
+		if in.TtlMs > 0 {
+			exp = g.cfg.Now().Add(msDuration(in.TtlMs))
+		}
+		// Fence first: a load in flight must not cache its older result
+		// over this value (see fences).
+		g.fences.write(in.Key)
+		g.localLoads.Forget(in.Key)
+		g.hotCache.remove(in.Key)
+		g.negCache.remove(in.Key)
+		g.mainCache.add(in.Key, NewByteView(in.Value), exp)
+	case pb.WriteRequest_OP_DELETE:
+		g.fences.write(in.Key)
+		g.localLoads.Forget(in.Key)
+		g.hotCache.remove(in.Key)
+		g.negCache.remove(in.Key)
+		if g.mainCache.remove(in.Key) {
+			res.Count = 1
+		}
+	case pb.WriteRequest_OP_INCR:
+		n, err := g.incrLocal(ctx, in.Key, in.Delta)
+		switch {
+		case err == nil:
+			res.IntValue = n
+		case errors.Is(err, ErrNotInteger):
+			res.Error = pb.WriteResponse_ERROR_NOT_INTEGER
+			return res
+		case errors.Is(err, ErrOverflow):
+			res.Error = pb.WriteResponse_ERROR_OVERFLOW
+			return res
+		default:
+			res.Error, res.Message = pb.WriteResponse_ERROR_ORIGIN, err.Error()
+			return res
+		}
+	default:
+		res.Error, res.Message = pb.WriteResponse_ERROR_BAD_REQUEST, "unknown op "+in.GetOp().String()
+		return res
+	}
+	g.invalidatePeers(ctx, in.Key)
+	return res
+}
+
+// incrLocal adds delta to key's value in the main cache, loading it from the
+// origin first when it is not cached.
+func (g *Group) incrLocal(ctx context.Context, key string, delta int64) (int64, error) {
+	if _, _, ok := g.mainCache.get(key); !ok {
+		if _, err := g.loadLocal(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+			return 0, err
+		}
+	}
+	var n int64
+	_, err := g.mainCache.update(key, func(old ByteView, ok bool) (ByteView, error) {
+		var cur int64
+		if ok {
+			var valid bool
+			if cur, valid = parseInt(old.String()); !valid {
+				return ByteView{}, ErrNotInteger
+			}
+		}
+		if (delta > 0 && cur > maxInt64-delta) || (delta < 0 && cur < minInt64-delta) {
+			return ByteView{}, ErrOverflow
+		}
+		n = cur + delta
+		return StringView(strconv.FormatInt(n, 10)), nil
+	})
+	return n, err
+}
+
+// parseInt parses s as Redis's string2ll does: decimal digits with an
+// optional '-', no '+', no spaces and no leading zeros ("0" is fine, "-0" and
+// "007" are not), within 64 bits.
+func parseInt(s string) (int64, bool) {
+	digits := strings.TrimPrefix(s, "-")
+	if s == "0" {
+		return 0, true
+	}
+	if digits == "" || digits[0] < '1' || digits[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+const (
+	maxInt64 = 1<<63 - 1
+	minInt64 = -1 << 63
+)
+
+// sharedMargin is added to HotTTL to cover the time between the owner
+// serving a value and the peer stamping its hot copy's expiry.
+const sharedMargin = time.Second
+
+// invalidatePeers tells every other node to drop its copy of key, in
+// parallel, waiting at most InvalidateTimeout, if any of them may hold one.
+// It is best effort: a node that misses the message serves its copy until
+// the copy's HotTTL ends.
+func (g *Group) invalidatePeers(ctx context.Context, key string) {
+	p := g.peers.Load()
+	if p == nil || !g.shared.mayBeShared(key, g.cfg.Now()) {
+		return
+	}
+	peers := (*p).Peers()
+	if len(peers) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.InvalidateTimeout)
+	defer cancel()
+	req := &pb.WriteRequest{Group: g.name, Key: key, Op: pb.WriteRequest_OP_DROP}
+	var wg sync.WaitGroup
+	for _, peer := range peers {
+		wg.Go(func() {
+			if _, err := peer.Write(ctx, req); err != nil {
+				g.Stats.Invalidations.Add(1)
+				g.cfg.Logger.Debug("invalidation not delivered", "group", g.name, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
