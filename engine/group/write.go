@@ -217,4 +217,3 @@ func (g *Group) invalidatePeers(ctx context.Context, key string) {
 	}
 	wg.Wait()
 }
-
