@@ -23,7 +23,11 @@ func (g *Group) ServeGet(ctx context.Context, in *pb.GetRequest) *pb.GetResponse
 		g.shared.mark(in.GetKey(), g.cfg.Now())
 	}
 	if v, exp, ok := g.mainCache.get(in.GetKey()); ok {
-		return g.response(entry{view: v, expire: exp}, nil)
+		res := g.response(entry{view: v, expire: exp}, nil)
+		if in.GetTtlOnly() {
+			res.Value = nil
+		}
+		return res
 	}
 	if in.GetPeek() {
 		return &pb.GetResponse{NotFound: true}

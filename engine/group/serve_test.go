@@ -160,11 +160,11 @@ func TestServeWriteOwned(t *testing.T) {
 		want *pb.WriteResponse
 		get  string // the value Get returns afterwards
 	}{
-		{&pb.WriteRequest{Key: "Tom", Op: pb.WriteRequest_OP_SET, Value: []byte("41")}, &pb.WriteResponse{}, "41"},
+		{&pb.WriteRequest{Key: "Tom", Op: pb.WriteRequest_OP_SET, Value: []byte("41")}, &pb.WriteResponse{Applied: true}, "41"},
 		{&pb.WriteRequest{Key: "Tom", Op: pb.WriteRequest_OP_INCR, Delta: 1}, &pb.WriteResponse{IntValue: 42}, "42"},
 		{&pb.WriteRequest{Key: "Tom", Op: pb.WriteRequest_OP_DELETE}, &pb.WriteResponse{Count: 1}, "630"},
 		{&pb.WriteRequest{Key: "Jack", Op: pb.WriteRequest_OP_DELETE}, &pb.WriteResponse{}, "589"},
-		{&pb.WriteRequest{Key: "Sam", Op: pb.WriteRequest_OP_SET, Value: []byte("x")}, &pb.WriteResponse{}, "x"},
+		{&pb.WriteRequest{Key: "Sam", Op: pb.WriteRequest_OP_SET, Value: []byte("x")}, &pb.WriteResponse{Applied: true}, "x"},
 		{&pb.WriteRequest{Key: "Sam", Op: pb.WriteRequest_OP_INCR, Delta: 1}, &pb.WriteResponse{Error: pb.WriteResponse_ERROR_NOT_INTEGER}, "x"},
 	}
 	for _, s := range steps {

@@ -16,11 +16,7 @@ import (
 // and returns once the other nodes were told to drop their hot copies. value
 // is copied.
 func (g *Group) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	ms := ttl.Milliseconds()
-	if ttl > 0 && ms == 0 {
-		ms = 1 // round up: zero would mean no expiry
-	}
-	_, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_SET, Value: value, TtlMs: ms})
+	_, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_SET, Value: value, TtlMs: ttlMs(ttl)})
 	return err
 }
 
@@ -80,12 +76,9 @@ func writeError(res *pb.WriteResponse) error {
 // dropCopy removes this node's copies of key and keeps loads in flight from
 // putting them back.
 func (g *Group) dropCopy(key string) {
-	g.fences.write(key)
+	g.fenceKey(key)
 	g.peerLoads.Forget(key)
-	g.localLoads.Forget(key)
 	g.mainCache.remove(key)
-	g.hotCache.remove(key)
-	g.negCache.remove(key)
 }
 
 // applyWrite performs a write this node owns, then invalidates the other
@@ -98,24 +91,27 @@ func (g *Group) applyWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteRe
 	}
 	switch in.GetOp() {
 	case pb.WriteRequest_OP_SET:
-		var exp time.Time
-		if in.TtlMs > 0 {
-			exp = g.cfg.Now().Add(msDuration(in.TtlMs))
+		g.applySet(in, res)
+		if !res.Applied {
+			return res
 		}
-		// Fence first: a load in flight must not cache its older result
-		// over this value (see fences).
-		g.fences.write(in.Key)
-		g.localLoads.Forget(in.Key)
-		g.hotCache.remove(in.Key)
-		g.negCache.remove(in.Key)
-		g.mainCache.add(in.Key, NewByteView(in.Value), exp)
 	case pb.WriteRequest_OP_DELETE:
-		g.fences.write(in.Key)
-		g.localLoads.Forget(in.Key)
-		g.hotCache.remove(in.Key)
-		g.negCache.remove(in.Key)
+		g.fenceKey(in.Key)
 		if g.mainCache.remove(in.Key) {
 			res.Count = 1
+		}
+	case pb.WriteRequest_OP_EXPIRE, pb.WriteRequest_OP_PERSIST:
+		g.applyExpire(in, res)
+		if !res.Applied {
+			return res
+		}
+	case pb.WriteRequest_OP_GETDEL, pb.WriteRequest_OP_GETEX:
+		if err := g.applyGetAnd(ctx, in, res); err != nil {
+			res.Error, res.Message = pb.WriteResponse_ERROR_ORIGIN, err.Error()
+			return res
+		}
+		if !res.Found {
+			return res
 		}
 	case pb.WriteRequest_OP_INCR:
 		n, err := g.incrLocal(ctx, in.Key, in.Delta)
@@ -138,6 +134,109 @@ func (g *Group) applyWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteRe
 	}
 	g.invalidatePeers(ctx, in.Key)
 	return res
+}
+
+// fenceKey keeps loads of key in flight from caching their (older) result
+// and drops the copies that are not the owner's value. Writes call it
+// before they change the main cache.
+func (g *Group) fenceKey(key string) {
+	g.fences.write(key)
+	g.localLoads.Forget(key)
+	g.hotCache.remove(key)
+	g.negCache.remove(key)
+}
+
+// applySet performs a SET this node owns, with its conditions.
+func (g *Group) applySet(in *pb.WriteRequest, res *pb.WriteResponse) {
+	now := g.cfg.Now()
+	g.fenceKey(in.Key)
+	g.mainCache.modify(in.Key, func(old ByteView, oldExp time.Time, ok bool) change {
+		if in.Get && ok {
+			res.Value, res.Found = []byte(old.String()), true
+		}
+		if (in.Cond == pb.WriteRequest_COND_NX && ok) || (in.Cond == pb.WriteRequest_COND_XX && !ok) {
+			return change{op: keepEntry}
+		}
+		res.Applied = true
+		exp := time.Time{}
+		switch {
+		case in.KeepTtl:
+			exp = oldExp
+		case in.TtlMs > 0:
+			exp = now.Add(msDuration(in.TtlMs))
+		}
+		return change{op: putEntry, view: NewByteView(in.Value), expire: exp}
+	})
+}
+
+// applyExpire performs an EXPIRE or PERSIST of a key this node holds.
+func (g *Group) applyExpire(in *pb.WriteRequest, res *pb.WriteResponse) {
+	now := g.cfg.Now()
+	g.fenceKey(in.Key)
+	g.mainCache.modify(in.Key, func(v ByteView, cur time.Time, ok bool) change {
+		if !ok {
+			return change{op: keepEntry}
+		}
+		if in.Op == pb.WriteRequest_OP_PERSIST {
+			if cur.IsZero() {
+				return change{op: keepEntry}
+			}
+			res.Applied = true
+			return change{op: putEntry, view: v}
+		}
+		exp := now.Add(msDuration(in.TtlMs))
+		// A key without an expiry counts as expiring never: GT never
+		// applies to it and LT always does, as in Redis.
+		switch in.Cond {
+		case pb.WriteRequest_COND_NX:
+			ok = cur.IsZero()
+		case pb.WriteRequest_COND_XX:
+			ok = !cur.IsZero()
+		case pb.WriteRequest_COND_GT:
+			ok = !cur.IsZero() && exp.After(cur)
+		case pb.WriteRequest_COND_LT:
+			ok = cur.IsZero() || exp.Before(cur)
+		}
+		if !ok {
+			return change{op: keepEntry}
+		}
+		res.Applied = true
+		if in.TtlMs <= 0 {
+			return change{op: removeEntry}
+		}
+		return change{op: putEntry, view: v, expire: exp}
+	})
+}
+
+// applyGetAnd performs a GETDEL or GETEX this node owns: it loads the
+// value if it is not cached, then deletes it or changes its expiry.
+func (g *Group) applyGetAnd(ctx context.Context, in *pb.WriteRequest, res *pb.WriteResponse) error {
+	if _, _, ok := g.mainCache.get(in.Key); !ok {
+		if _, err := g.loadLocal(ctx, in.Key); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+	}
+	now := g.cfg.Now()
+	g.fenceKey(in.Key)
+	g.mainCache.modify(in.Key, func(v ByteView, cur time.Time, ok bool) change {
+		if !ok {
+			return change{op: keepEntry}
+		}
+		res.Value, res.Found, res.Applied = []byte(v.String()), true, true
+		switch {
+		case in.Op == pb.WriteRequest_OP_GETDEL:
+			return change{op: removeEntry}
+		case in.Persist:
+			return change{op: putEntry, view: v}
+		case in.TtlMs > 0:
+			return change{op: putEntry, view: v, expire: now.Add(msDuration(in.TtlMs))}
+		}
+		return change{op: keepEntry}
+	})
+	return nil
 }
 
 // incrLocal adds delta to key's value in the main cache, loading it from the
