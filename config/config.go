@@ -106,6 +106,21 @@ type Group struct {
 	// evicted.
 	TTL Duration
 
+	// TTLJitter ("ttl_jitter") spreads ttl by this fraction either way so
+	// that keys loaded together do not expire together; nil selects the
+	// group's default (0.1) and 0 turns it off.
+	TTLJitter *float64
+
+	// NegativeTTL ("negative_ttl") is how long a "not found" from the
+	// origin is remembered; nil selects the group's default (5s) and 0
+	// turns it off.
+	NegativeTTL *Duration
+
+	// HotTTL ("hot_ttl") bounds how long a copy of another node's value is
+	// served without asking it again, and so how stale a copy can be when
+	// an invalidation is lost; zero selects the group's default (5s).
+	HotTTL Duration
+
 	// LoadTimeout ("load_timeout") bounds one load; zero selects the
 	// group's default (10s).
 	LoadTimeout Duration

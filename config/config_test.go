@@ -387,3 +387,33 @@ func TestErrorIsLineError(t *testing.T) {
 		t.Errorf("Parse error = %#v, want a lineError at x.yaml:3", err)
 	}
 }
+
+func TestFreshnessSettings(t *testing.T) {
+	t.Parallel()
+	f, err := Parse("f.yaml", []byte(`groups:
+  - name: a
+    ttl: 1m
+    ttl_jitter: 0.2
+    negative_ttl: 0s
+    hot_ttl: 2s
+    origin: {demo: {}}
+  - name: b
+    origin: {demo: {}}
+`))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	a, b := f.Groups[0], f.Groups[1]
+	if a.TTLJitter == nil || *a.TTLJitter != 0.2 || a.NegativeTTL == nil || *a.NegativeTTL != 0 || a.HotTTL != Duration(2*time.Second) {
+		t.Errorf("group a: jitter %v, negative_ttl %v, hot_ttl %v", a.TTLJitter, a.NegativeTTL, a.HotTTL)
+	}
+	if b.TTLJitter != nil || b.NegativeTTL != nil || b.HotTTL != 0 {
+		t.Errorf("group b: unset settings came back as %v, %v, %v", b.TTLJitter, b.NegativeTTL, b.HotTTL)
+	}
+	for _, bad := range []string{"ttl_jitter: 1", "ttl_jitter: -0.1", "ttl_jitter: lots", "negative_ttl: soon"} {
+		_, err := Parse("f.yaml", []byte("groups:\n  - name: a\n    "+bad+"\n    origin: {demo: {}}\n"))
+		if err == nil || !strings.Contains(err.Error(), "f.yaml:3") {
+			t.Errorf("Parse with %q = %v, want an error at f.yaml:3", bad, err)
+		}
+	}
+}

@@ -56,7 +56,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 // Keys of each mapping, in the order the error for an unknown key lists them.
 var (
 	fileKeys     = []string{"addr", "peer_addr", "self", "peers", "requirepass", "requirepass_env", "max_memory", "log_level", "groups"}
-	groupKeys    = []string{"name", "max_memory", "ttl", "load_timeout", "max_origin_calls", "origin"}
+	groupKeys    = []string{"name", "max_memory", "ttl", "ttl_jitter", "negative_ttl", "hot_ttl", "load_timeout", "max_origin_calls", "origin"}
 	originKeys   = []string{"demo", "http", "sqlite", "postgres", "file"}
 	httpKeys     = []string{"url", "timeout", "max_body_bytes", "headers"}
 	headerKeys   = []string{"value", "env"}
@@ -110,6 +110,12 @@ func (d *decoder) group(n *yaml.Node) Group {
 			g.MaxMemory = d.bytesPtr(k, v)
 		case "ttl":
 			g.TTL = d.duration(k, v)
+		case "ttl_jitter":
+			g.TTLJitter = d.fraction(k, v)
+		case "negative_ttl":
+			g.NegativeTTL = d.durationPtr(k, v)
+		case "hot_ttl":
+			g.HotTTL = d.duration(k, v)
 		case "load_timeout":
 			g.LoadTimeout = d.duration(k, v)
 		case "max_origin_calls":
@@ -354,6 +360,29 @@ func (d *decoder) duration(key string, n *yaml.Node) Duration {
 		d.errorf(n, "%s: %v", key, err)
 	}
 	return v
+}
+
+// durationPtr decodes a duration that may be unset (nil) as well as 0.
+func (d *decoder) durationPtr(key string, n *yaml.Node) *Duration {
+	if isNull(deref(n)) {
+		return nil
+	}
+	v := d.duration(key, n)
+	return &v
+}
+
+// fraction decodes a number in [0, 1) that may be unset (nil).
+func (d *decoder) fraction(key string, n *yaml.Node) *float64 {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	var f float64
+	if err := n.Decode(&f); err != nil || f < 0 || f >= 1 {
+		d.errorf(n, "%s: want a fraction from 0 to below 1, such as 0.1", key)
+		return nil
+	}
+	return &f
 }
 
 // deref returns the node an alias (*name) stands for, or n itself.

@@ -113,6 +113,9 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 			CacheBytes:     spec.cacheBytes,
 			Getter:         getter,
 			TTL:            spec.ttl,
+			TTLJitter:      spec.ttlJitter,
+			NegativeTTL:    spec.negativeTTL,
+			HotTTL:         spec.hotTTL,
 			LoadTimeout:    spec.loadTimeout,
 			MaxOriginCalls: spec.maxOriginCalls,
 			Logger:         log,
@@ -196,6 +199,11 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = errors.Join(serveErr, rs.Shutdown(sctx), hs.Shutdown(sctx))
+	// Loads a client gave up on may still be running; stop them before the
+	// origins close.
+	for _, g := range groups {
+		g.Close()
+	}
 	pool.Close()
 	if err == nil {
 		log.Info("stopped")

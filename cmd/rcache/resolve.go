@@ -39,6 +39,9 @@ type groupSpec struct {
 	where          string // how errors about it begin: "--group scores" or `rcache.yaml:7: group "scores"`
 	cacheBytes     int64
 	ttl            time.Duration
+	ttlJitter      float64       // as group.Config.TTLJitter: 0 default, < 0 off
+	negativeTTL    time.Duration // as group.Config.NegativeTTL: 0 default, < 0 off
+	hotTTL         time.Duration
 	loadTimeout    time.Duration
 	maxOriginCalls int
 	origin         originSpec
@@ -118,6 +121,9 @@ func resolve(o *options, f *config.File, env lookupEnv) (*node, error) {
 			where:          fmt.Sprintf("%s: group %q", g.Pos(), g.Name),
 			cacheBytes:     n.maxMemory,
 			ttl:            time.Duration(g.TTL),
+			ttlJitter:      offOrValue(g.TTLJitter),
+			negativeTTL:    time.Duration(offOrValue(g.NegativeTTL)),
+			hotTTL:         time.Duration(g.HotTTL),
 			loadTimeout:    time.Duration(g.LoadTimeout),
 			maxOriginCalls: g.MaxOriginCalls,
 		}
@@ -290,4 +296,17 @@ func clusterURLs(self string, peers []string, peerAddr string, bound net.Addr) (
 		return "", nil, fmt.Errorf("the peers must include this node (%s)", self)
 	}
 	return self, list, nil
+}
+
+// offOrValue maps a file setting where nil means "default" and 0 means
+// "off" onto group.Config's convention, where 0 means default and a
+// negative value off.
+func offOrValue[T ~int64 | ~float64](v *T) T {
+	switch {
+	case v == nil:
+		return 0
+	case *v == 0:
+		return -1
+	}
+	return *v
 }
