@@ -271,6 +271,9 @@ func (g *Group) load(ctx context.Context, key string) (entry, error) {
 		if v, ok := g.lookupCache(key); ok {
 			return entry{view: v}, nil
 		}
+		if g.knownMissing(key) {
+			return entry{}, ErrNotFound
+		}
 		g.Stats.LoadsDeduped.Add(1)
 		t := g.fences.begin(key)
 		e, err := g.getFromPeer(ctx, peer, key)
