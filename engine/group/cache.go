@@ -13,6 +13,9 @@ import (
 type cache struct {
 	maxBytes int64
 	now      func() time.Time // nil means time.Now
+	// staleFor keeps values with an expiry this much longer than their
+	// expiry, as staleEntry, for getStale; zero keeps none.
+	staleFor time.Duration
 
 	mu  sync.Mutex // guards lru
 	lru *lru.Cache
@@ -55,14 +58,59 @@ func (c *cache) lruLocked() *lru.Cache {
 	return c.lru
 }
 
+// staleEntry is how the cache holds a value that may be served stale: the
+// LRU keeps it until fresh plus staleFor, but get counts it as live only
+// until fresh.
+type staleEntry struct {
+	view  ByteView
+	fresh time.Time
+}
+
+// Len charges the value's bytes against the budget.
+func (e staleEntry) Len() int { return e.view.Len() }
+
+func (c *cache) timeNow() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
+// putLocked stores v under key until expire (zero: never), keeping it for
+// staleFor more when the cache keeps stale values.
+func (c *cache) putLocked(key string, v ByteView, expire time.Time) {
+	l := c.lruLocked()
+	if c.staleFor > 0 && !expire.IsZero() {
+		l.AddWithExpiry(key, staleEntry{view: v, fresh: expire}, expire.Add(c.staleFor))
+		return
+	}
+	l.AddWithExpiry(key, v, expire)
+}
+
+// lookupLocked returns the value under key, its expiry, and whether it is
+// live (not past its expiry). present is false when the key is absent or
+// past even its stale deadline.
+func (c *cache) lookupLocked(key string) (v ByteView, expire time.Time, live, present bool) {
+	if c.lru == nil {
+		return ByteView{}, time.Time{}, false, false
+	}
+	val, expire, ok := c.lru.GetWithExpiry(key)
+	if !ok {
+		return ByteView{}, time.Time{}, false, false
+	}
+	if e, stale := val.(staleEntry); stale {
+		return e.view, e.fresh, c.timeNow().Before(e.fresh), true
+	}
+	return val.(ByteView), expire, true, true
+}
+
 // add stores v under key until expire (zero: never).
 func (c *cache) add(key string, v ByteView, expire time.Time) {
 	c.mu.Lock()
-	l := c.lruLocked()
-	l.AddWithExpiry(key, v, expire)
+	c.putLocked(key, v, expire)
 	// Reclaim a few expired entries from the cold end on every write, so
 	// that expired values nobody reads do not sit on the budget forever.
-	l.Sweep(2)
+	c.lru.Sweep(2)
 	c.mu.Unlock()
 }
 
@@ -70,48 +118,45 @@ func (c *cache) add(key string, v ByteView, expire time.Time) {
 func (c *cache) get(key string) (v ByteView, expire time.Time, ok bool) {
 	c.gets.Add(1)
 	c.mu.Lock()
-	if c.lru == nil {
-		c.mu.Unlock()
-		return ByteView{}, time.Time{}, false
-	}
-	val, expire, ok := c.lru.GetWithExpiry(key)
+	v, expire, live, _ := c.lookupLocked(key)
 	c.mu.Unlock()
-	if !ok {
+	if !live {
 		return ByteView{}, time.Time{}, false
 	}
 	c.hits.Add(1)
-	return val.(ByteView), expire, true
+	return v, expire, true
+}
+
+// getStale returns the value under key even if it expired, as long as it
+// is within staleFor of its expiry, and when that stale deadline ends.
+func (c *cache) getStale(key string) (v ByteView, deadline time.Time, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, expire, _, present := c.lookupLocked(key)
+	if !present || expire.IsZero() {
+		return ByteView{}, time.Time{}, false
+	}
+	return v, expire.Add(c.staleFor), true
+}
+
+// addStale stores v as already stale until deadline and fresh until fresh:
+// a value served stale while its origin fails stays servable without a new
+// origin attempt until fresh, and no longer than its first stale deadline.
+func (c *cache) addStale(key string, v ByteView, fresh, deadline time.Time) {
+	c.mu.Lock()
+	c.lruLocked().AddWithExpiry(key, staleEntry{view: v, fresh: fresh}, deadline)
+	c.mu.Unlock()
 }
 
 // remove deletes key and reports whether a live value was there.
 func (c *cache) remove(key string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.lru == nil {
-		return false
+	_, _, live, present := c.lookupLocked(key)
+	if present {
+		c.lru.Remove(key)
 	}
-	return c.lru.Remove(key)
-}
-
-// update replaces the value under key with what fn returns, atomically with
-// respect to every other operation on the cache. fn gets the current live
-// value (ok false when there is none) and must not block: it runs with the
-// lock held. The entry keeps its expiry; a new entry never expires.
-func (c *cache) update(key string, fn func(old ByteView, ok bool) (ByteView, error)) (ByteView, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	l := c.lruLocked()
-	old, expire, ok := l.GetWithExpiry(key)
-	var oldView ByteView
-	if ok {
-		oldView = old.(ByteView)
-	}
-	v, err := fn(oldView, ok)
-	if err != nil {
-		return ByteView{}, err
-	}
-	l.AddWithExpiry(key, v, expire)
-	return v, nil
+	return live
 }
 
 // clear drops every entry in O(1): the old LRU is left to the garbage
@@ -145,16 +190,14 @@ type change struct {
 func (c *cache) modify(key string, fn func(old ByteView, expire time.Time, ok bool) change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l := c.lruLocked()
-	old, expire, ok := l.GetWithExpiry(key)
-	var oldView ByteView
-	if ok {
-		oldView = old.(ByteView)
+	old, expire, live, _ := c.lookupLocked(key)
+	if !live {
+		old, expire = ByteView{}, time.Time{}
 	}
-	switch ch := fn(oldView, expire, ok); ch.op {
+	switch ch := fn(old, expire, live); ch.op {
 	case putEntry:
-		l.AddWithExpiry(key, ch.view, ch.expire)
+		c.putLocked(key, ch.view, ch.expire)
 	case removeEntry:
-		l.Remove(key)
+		c.lruLocked().Remove(key)
 	}
 }

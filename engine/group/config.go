@@ -17,6 +17,7 @@ const (
 	DefaultMaxOriginCalls    = 64
 	DefaultNegativeTTL       = 5 * time.Second
 	DefaultTTLJitter         = 0.1
+	StaleRetry               = time.Second
 )
 
 // Config describes a group. Zero fields select the defaults above; only
@@ -49,6 +50,13 @@ type Config struct {
 	// per NegativeTTL. Zero selects DefaultNegativeTTL and a negative value
 	// disables it. A write to the key forgets it at once, on every node.
 	NegativeTTL time.Duration
+
+	// MaxStale lets a value be served for up to MaxStale past its expiry
+	// while the origin fails to reload it (an error, not a "not found").
+	// During that time the origin is tried again at most once per
+	// StaleRetry per key, and callers in between get the stale value at
+	// once. Zero (the default) never serves stale values.
+	MaxStale time.Duration
 
 	// LoadTimeout bounds one shared load (an origin call or a peer fetch).
 	// The load runs detached from the callers that wait on it, so this is
@@ -101,6 +109,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxOriginCalls < 0 {
 		errs = append(errs, fmt.Errorf("group %q: negative MaxOriginCalls %d", c.Name, c.MaxOriginCalls))
+	}
+	if c.MaxStale < 0 {
+		errs = append(errs, fmt.Errorf("group %q: negative MaxStale", c.Name))
 	}
 	if c.TTL < 0 || c.LoadTimeout < 0 || c.HotTTL < 0 || c.InvalidateTimeout < 0 {
 		errs = append(errs, fmt.Errorf("group %q: negative duration", c.Name))

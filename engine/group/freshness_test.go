@@ -160,3 +160,83 @@ func TestFlushEmptiesEverything(t *testing.T) {
 		t.Errorf("origin calls after Flush: Tom %d, Kate %d, want 2 and 2", a, b)
 	}
 }
+
+// TestServeStaleOnOriginError checks MaxStale: once a value expired, an
+// origin failure is answered with the old value until MaxStale runs out,
+// the origin is retried at most once per StaleRetry meanwhile, and a
+// recovered origin refreshes the value.
+func TestServeStaleOnOriginError(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	var mu sync.Mutex
+	failing, calls, value := false, 0, "v1"
+	g := newTestGroup(t, group.Config{Name: "stale", TTL: 10 * time.Second, TTLJitter: -1, MaxStale: time.Minute, Now: clk.Now,
+		Getter: group.GetterFunc(func(context.Context, string) ([]byte, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if failing {
+				return nil, errBoom
+			}
+			return []byte(value), nil
+		})})
+	set := func(f bool, v string) { mu.Lock(); failing, value = f, v; mu.Unlock() }
+	origin := func() int { mu.Lock(); defer mu.Unlock(); return calls }
+
+	mustGet(t, g, "k", "v1")
+	set(true, "")
+	clk.Advance(11 * time.Second) // expired; origin failing
+	mustGet(t, g, "k", "v1")
+	if n := origin(); n != 2 {
+		t.Errorf("origin calls after the first stale serve = %d, want 2", n)
+	}
+	for range 5 {
+		mustGet(t, g, "k", "v1") // within StaleRetry: no new origin attempt
+	}
+	if n := origin(); n != 2 {
+		t.Errorf("origin calls within StaleRetry = %d, want 2", n)
+	}
+	clk.Advance(group.StaleRetry)
+	mustGet(t, g, "k", "v1")
+	if n := origin(); n != 3 {
+		t.Errorf("origin calls after StaleRetry = %d, want 3", n)
+	}
+	if n := g.Stats.StaleServes.Load(); n != 2 {
+		t.Errorf("Stats.StaleServes = %d, want 2", n)
+	}
+	set(false, "v2") // the origin recovers
+	clk.Advance(group.StaleRetry)
+	mustGet(t, g, "k", "v2")
+
+	set(true, "")
+	clk.Advance(10*time.Second + time.Minute + time.Second) // past TTL and MaxStale
+	if _, err := g.Get(context.Background(), "k"); err == nil {
+		t.Errorf("Get past MaxStale with a failing origin succeeded, want the origin's error")
+	}
+}
+
+// TestNoStaleByDefault checks that without MaxStale an origin failure after
+// expiry is an error.
+func TestNoStaleByDefault(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	fail := false
+	var mu sync.Mutex
+	g := newTestGroup(t, group.Config{Name: "nostale", TTL: time.Second, TTLJitter: -1, Now: clk.Now,
+		Getter: group.GetterFunc(func(context.Context, string) ([]byte, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if fail {
+				return nil, errBoom
+			}
+			return []byte("v"), nil
+		})})
+	mustGet(t, g, "k", "v")
+	mu.Lock()
+	fail = true
+	mu.Unlock()
+	clk.Advance(2 * time.Second)
+	if _, err := g.Get(context.Background(), "k"); !errors.Is(err, errBoom) {
+		t.Errorf("Get after expiry with a failing origin = %v, want errBoom", err)
+	}
+}

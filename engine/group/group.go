@@ -80,6 +80,7 @@ type Stats struct {
 	LocalNotFound  atomic.Int64 // Getter calls that reported ErrNotFound
 	LocalLoadErrs  atomic.Int64 // Getter calls that failed otherwise (including panics)
 	NegativeHits   atomic.Int64 // gets answered "not found" from a remembered origin answer
+	StaleServes    atomic.Int64 // failed reloads answered with a value past its expiry (MaxStale)
 	ServerRequests atomic.Int64 // keys requested by peers (ServeGet and ServeGetMany)
 	Writes         atomic.Int64 // Set, Delete and IncrBy calls
 	Invalidations  atomic.Int64 // hot-copy drops sent to peers that failed
@@ -149,7 +150,7 @@ func newGroup(cfg Config) *Group {
 			neg = max(1, cfg.CacheBytes/16)
 		}
 	}
-	g.mainCache = cache{maxBytes: max(1, cfg.CacheBytes-hot-neg), now: cfg.Now}
+	g.mainCache = cache{maxBytes: max(1, cfg.CacheBytes-hot-neg), now: cfg.Now, staleFor: cfg.MaxStale}
 	if cfg.CacheBytes == 0 {
 		g.mainCache.maxBytes = 0
 	}
@@ -327,8 +328,23 @@ func (g *Group) loadLocal(ctx context.Context, key string) (entry, error) {
 		g.Stats.LoadsDeduped.Add(1)
 		t := g.fences.begin(key)
 		e, err := g.callGetter(ctx, key)
+		var staleUntil time.Time
+		if err != nil && !errors.Is(err, ErrNotFound) && g.cfg.MaxStale > 0 {
+			// The origin failed: serve the expired value if it is within
+			// MaxStale, and keep serving it without asking the origin again
+			// for StaleRetry.
+			if v, deadline, ok := g.mainCache.getStale(key); ok {
+				g.Stats.StaleServes.Add(1)
+				e, err, staleUntil = entry{view: v, expire: g.cfg.Now().Add(StaleRetry)}, nil, deadline
+				if e.expire.After(deadline) {
+					e.expire = deadline
+				}
+			}
+		}
 		g.fences.end(t, func() {
 			switch {
+			case !staleUntil.IsZero():
+				g.mainCache.addStale(key, e.view, e.expire, staleUntil)
 			case err == nil:
 				g.mainCache.add(key, e.view, e.expire)
 			case errors.Is(err, ErrNotFound):

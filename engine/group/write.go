@@ -248,19 +248,23 @@ func (g *Group) incrLocal(ctx context.Context, key string, delta int64) (int64, 
 		}
 	}
 	var n int64
-	_, err := g.mainCache.update(key, func(old ByteView, ok bool) (ByteView, error) {
+	var err error
+	g.mainCache.modify(key, func(old ByteView, expire time.Time, ok bool) change {
 		var cur int64
 		if ok {
 			var valid bool
 			if cur, valid = parseInt(old.String()); !valid {
-				return ByteView{}, ErrNotInteger
+				err = ErrNotInteger
+				return change{op: keepEntry}
 			}
 		}
 		if (delta > 0 && cur > maxInt64-delta) || (delta < 0 && cur < minInt64-delta) {
-			return ByteView{}, ErrOverflow
+			err = ErrOverflow
+			return change{op: keepEntry}
 		}
 		n = cur + delta
-		return StringView(strconv.FormatInt(n, 10)), nil
+		// INCR keeps the key's expiry, as in Redis.
+		return change{op: putEntry, view: StringView(strconv.FormatInt(n, 10)), expire: expire}
 	})
 	return n, err
 }
