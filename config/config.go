@@ -121,6 +121,10 @@ type Group struct {
 	// an invalidation is lost; zero selects the group's default (5s).
 	HotTTL Duration
 
+	// MaxStale ("max_stale") lets an expired value be served this long
+	// while the origin fails; zero (the default) never serves stale values.
+	MaxStale Duration
+
 	// LoadTimeout ("load_timeout") bounds one load; zero selects the
 	// group's default (10s).
 	LoadTimeout Duration

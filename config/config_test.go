@@ -396,6 +396,7 @@ func TestFreshnessSettings(t *testing.T) {
     ttl_jitter: 0.2
     negative_ttl: 0s
     hot_ttl: 2s
+    max_stale: 1m
     origin: {demo: {}}
   - name: b
     origin: {demo: {}}
@@ -404,7 +405,7 @@ func TestFreshnessSettings(t *testing.T) {
 		t.Fatalf("Parse: %v", err)
 	}
 	a, b := f.Groups[0], f.Groups[1]
-	if a.TTLJitter == nil || *a.TTLJitter != 0.2 || a.NegativeTTL == nil || *a.NegativeTTL != 0 || a.HotTTL != Duration(2*time.Second) {
+	if a.TTLJitter == nil || *a.TTLJitter != 0.2 || a.NegativeTTL == nil || *a.NegativeTTL != 0 || a.HotTTL != Duration(2*time.Second) || a.MaxStale != Duration(time.Minute) {
 		t.Errorf("group a: jitter %v, negative_ttl %v, hot_ttl %v", a.TTLJitter, a.NegativeTTL, a.HotTTL)
 	}
 	if b.TTLJitter != nil || b.NegativeTTL != nil || b.HotTTL != 0 {

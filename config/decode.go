@@ -56,7 +56,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 // Keys of each mapping, in the order the error for an unknown key lists them.
 var (
 	fileKeys     = []string{"addr", "peer_addr", "self", "peers", "requirepass", "requirepass_env", "max_memory", "log_level", "groups"}
-	groupKeys    = []string{"name", "max_memory", "ttl", "ttl_jitter", "negative_ttl", "hot_ttl", "load_timeout", "max_origin_calls", "origin"}
+	groupKeys    = []string{"name", "max_memory", "ttl", "ttl_jitter", "negative_ttl", "hot_ttl", "max_stale", "load_timeout", "max_origin_calls", "origin"}
 	originKeys   = []string{"demo", "http", "sqlite", "postgres", "file"}
 	httpKeys     = []string{"url", "timeout", "max_body_bytes", "headers"}
 	headerKeys   = []string{"value", "env"}
@@ -116,6 +116,8 @@ func (d *decoder) group(n *yaml.Node) Group {
 			g.NegativeTTL = d.durationPtr(k, v)
 		case "hot_ttl":
 			g.HotTTL = d.duration(k, v)
+		case "max_stale":
+			g.MaxStale = d.duration(k, v)
 		case "load_timeout":
 			g.LoadTimeout = d.duration(k, v)
 		case "max_origin_calls":

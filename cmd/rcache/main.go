@@ -116,6 +116,7 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 			TTLJitter:      spec.ttlJitter,
 			NegativeTTL:    spec.negativeTTL,
 			HotTTL:         spec.hotTTL,
+			MaxStale:       spec.maxStale,
 			LoadTimeout:    spec.loadTimeout,
 			MaxOriginCalls: spec.maxOriginCalls,
 			Logger:         log,

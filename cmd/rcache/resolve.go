@@ -42,6 +42,7 @@ type groupSpec struct {
 	ttlJitter      float64       // as group.Config.TTLJitter: 0 default, < 0 off
 	negativeTTL    time.Duration // as group.Config.NegativeTTL: 0 default, < 0 off
 	hotTTL         time.Duration
+	maxStale       time.Duration
 	loadTimeout    time.Duration
 	maxOriginCalls int
 	origin         originSpec
@@ -124,6 +125,7 @@ func resolve(o *options, f *config.File, env lookupEnv) (*node, error) {
 			ttlJitter:      offOrValue(g.TTLJitter),
 			negativeTTL:    time.Duration(offOrValue(g.NegativeTTL)),
 			hotTTL:         time.Duration(g.HotTTL),
+			maxStale:       time.Duration(g.MaxStale),
 			loadTimeout:    time.Duration(g.LoadTimeout),
 			maxOriginCalls: g.MaxOriginCalls,
 		}
