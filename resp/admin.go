@@ -2,13 +2,16 @@ package resp
 
 import (
 	"bytes"
+	"errors"
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 )
 
-// The server commands. The ones that count or drop keys (DBSIZE, FLUSHALL,
-// FLUSHDB) act on this node only: the other nodes keep theirs.
+// The server commands. DBSIZE and FLUSHDB see only this node's entries, and
+// so does RCACHE.FLUSH with LOCAL; FLUSHALL and RCACHE.FLUSH without it
+// reach every node of the cluster.
 
 // dbsize: DBSIZE. The number of entries this node holds, in every group,
 // hot copies of other nodes' keys included.
@@ -20,15 +23,85 @@ func (h *handler) dbsize(cl *client, args [][]byte) {
 	cl.w.Int(n)
 }
 
-// flushall: FLUSHALL [ASYNC|SYNC] and FLUSHDB [ASYNC|SYNC]. It drops every
-// value this node holds, in every group, at once whichever mode is asked.
+// flushModeOK reports whether args, FLUSHALL's or FLUSHDB's, are valid: at
+// most ASYNC or SYNC. Either way the flush is O(1) per group and node.
+func flushModeOK(args [][]byte) bool {
+	return len(args) == 1 || (len(args) == 2 && (equalFold(args[1], "async") || equalFold(args[1], "sync")))
+}
+
+// flushall: FLUSHALL [ASYNC|SYNC]. It drops every value of every group on
+// every node of the cluster, the groups in parallel. A node that cannot be
+// reached keeps its copies until they expire; the reply then says how many
+// groups it missed.
 func (h *handler) flushall(cl *client, args [][]byte) {
-	if len(args) > 2 || (len(args) == 2 && !equalFold(args[1], "async") && !equalFold(args[1], "sync")) {
+	if !flushModeOK(args) {
+		cl.w.Error(string(errSyntax))
+		return
+	}
+	groups := h.cfg.Registry.Groups()
+	ctx := h.commandContext()
+	defer ctx.end()
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Go(func() { errs[i] = g.FlushAll(ctx) })
+	}
+	wg.Wait()
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	if failed > 0 {
+		err := &flushError{failed: failed, total: len(groups), err: errors.Join(errs...)}
+		h.cfg.Logger.Warn("flushall incomplete", "client", cl.id, "err", err)
+		h.fail(ctx, cl, err)
+		return
+	}
+	cl.w.Simple("OK")
+}
+
+// flushdb: FLUSHDB [ASYNC|SYNC]. It drops every value this node holds, in
+// every group; the other nodes keep theirs.
+func (h *handler) flushdb(cl *client, args [][]byte) {
+	if !flushModeOK(args) {
 		cl.w.Error(string(errSyntax))
 		return
 	}
 	for _, g := range h.cfg.Registry.Groups() {
 		g.Flush()
+	}
+	cl.w.Simple("OK")
+}
+
+// rcacheFlush: RCACHE.FLUSH group [LOCAL]. It drops every value of one
+// group on every node of the cluster, as FLUSHALL does for all of them, or
+// with LOCAL on this node only, as FLUSHDB does. group is a group's name as
+// configured, in the same case.
+func (h *handler) rcacheFlush(cl *client, args [][]byte) {
+	local := len(args) == 3 && equalFold(args[2], "local")
+	if len(args) > 2 && !local {
+		cl.w.Error(string(errSyntax))
+		return
+	}
+	g := h.cfg.Registry.GetGroup(string(args[1]))
+	if g == nil {
+		cl.w.Error(string(unknownGroup(args[1])))
+		return
+	}
+	if local {
+		g.Flush()
+		cl.w.Simple("OK")
+		return
+	}
+	ctx := h.commandContext()
+	defer ctx.end()
+	if err := g.FlushAll(ctx); err != nil {
+		ferr := &flushError{group: g.Name(), failed: 1, total: 1, err: err}
+		h.cfg.Logger.Warn("flush incomplete", "client", cl.id, "group", g.Name(), "err", err)
+		h.fail(ctx, cl, ferr)
+		return
 	}
 	cl.w.Simple("OK")
 }

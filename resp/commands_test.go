@@ -164,8 +164,8 @@ func TestDataCommands(t *testing.T) {
 				{name: "set ex not integer", args: a("SET", "t", "v", "EX", "x"), err: "ERR value is not an integer or out of range"},
 				{name: "set ex missing", args: a("SET", "t", "v", "EX"), err: "ERR syntax error"},
 				{name: "set ex twice", args: a("SET", "t", "v", "EX", "1", "PX", "1"), err: "ERR syntax error"},
-				{name: "set nx unsupported", args: a("SET", "t", "v", "NX"), err: "ERR syntax error"},
-				{name: "set syntax before integer", args: a("SET", "t", "v", "EX", "x", "GET"), err: "ERR syntax error"},
+				{name: "set nx on an existing key", args: a("SET", "t", "v", "NX"), err: "nil"},
+				{name: "set syntax before integer", args: a("SET", "t", "v", "EX", "x", "FOO"), err: "ERR syntax error"},
 				{name: "set empty key", args: a("SET", "scores:", "v"), err: "ERR empty key"},
 				{name: "set arity", args: a("SET", "k"), err: "ERR wrong number of arguments for 'set' command"},
 
@@ -475,7 +475,7 @@ func TestGoRedisAPI(t *testing.T) {
 			}
 
 			info, err := rdb.Info(ctx).Result()
-			for _, want := range []string{"# Server\r\nredis_version:7.2.0\r\nrcache_version:test\r\n", "flush_scope:node\r\n",
+			for _, want := range []string{"# Server\r\nredis_version:7.2.0\r\nrcache_version:test\r\n", "flushall_scope:cluster\r\nflushdb_scope:node\r\ndbsize_scope:node\r\n",
 				"\r\n# Clients\r\nconnected_clients:1\r\n", "\r\n# Memory\r\nused_memory:", "maxmemory_policy:allkeys-lru\r\n",
 				"\r\n# Stats\r\ntotal_connections_received:1\r\n", "keyspace_hits:", "\r\n# Cluster\r\ncluster_enabled:0\r\ncluster_members:1\r\n",
 				"\r\n# Keyspace\r\ndb0:keys=4,expires=0,avg_ttl=0\r\n", "\r\n# Group_default\r\n", "\r\n# Group_errs\r\n",

@@ -94,55 +94,95 @@ func (h *handler) mget(cl *client, args [][]byte) {
 	}
 }
 
-// set: SET key value [EX seconds | PX milliseconds]. The other options of
-// Redis's SET (NX, XX, GET, KEEPTTL, EXAT, PXAT) are a syntax error.
+// set: SET key value [NX | XX] [GET] [EX seconds | PX milliseconds |
+// EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]. The
+// value is stored at the key's owner. NX and XX ask whether the owner holds
+// the key in memory, and GET returns the value it held (or null): neither
+// asks the origin. The reply is OK, or null when NX or XX refused; with GET
+// it is the old value or null instead.
 func (h *handler) set(cl *client, args [][]byte) {
 	// As Redis does: first the options' syntax, then the expiry's value.
-	var expire []byte
-	var unit time.Duration
-	for i := 3; i < len(args); i++ {
-		switch {
-		case equalFold(args[i], "ex") && expire == nil && i+1 < len(args):
-			unit = time.Second
-		case equalFold(args[i], "px") && expire == nil && i+1 < len(args):
-			unit = time.Millisecond
-		default:
-			cl.w.Error(string(errSyntax))
-			return
-		}
-		i++
-		expire = args[i]
-	}
-	var ttl time.Duration
-	if expire != nil {
-		n, ok := parseInt(expire)
-		if !ok {
-			cl.w.Error(string(errNotInteger))
-			return
-		}
-		if n <= 0 || (unit == time.Second && n > math.MaxInt64/1000) {
-			cl.w.Error(string(errInvalidExpire))
-			return
-		}
-		ttl = expiry(n, unit)
-	}
-	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
-	ctx := h.commandContext()
-	defer ctx.end()
-	if err := g.Set(ctx, key, args[2], ttl); err != nil {
-		h.fail(ctx, cl, err)
+	o, ok := parseSetOpts(args[3:], true)
+	if !ok {
+		cl.w.Error(string(errSyntax))
 		return
 	}
-	cl.w.Simple("OK")
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	var ttl time.Duration
+	var past bool
+	if o.when != nil {
+		var bad replyError
+		if ttl, past, bad = o.lifetime(g.Config().Now(), "set"); bad != "" {
+			cl.w.Error(string(bad))
+			return
+		}
+	}
+	ctx := h.commandContext()
+	defer ctx.end()
+	if past {
+		h.setExpired(ctx, cl, g, key, args[2], o)
+		return
+	}
+	res, err := g.SetWithOptions(ctx, key, args[2], group.SetOptions{
+		TTL: ttl, KeepTTL: o.kind == keepTTLOpt, NX: o.nx, XX: o.xx, Get: o.get})
+	switch {
+	case err != nil:
+		h.fail(ctx, cl, err)
+	case o.get && res.HadOld:
+		cl.w.BulkString(res.Old.String())
+	case o.get, !res.Applied:
+		cl.w.Null()
+	default:
+		cl.w.Simple("OK")
+	}
 }
 
-// expiry returns n units as a Duration, capped at the longest Duration
-// (about 292 years) where Redis would go further.
-func expiry(n int64, unit time.Duration) time.Duration {
-	if n > math.MaxInt64/int64(unit) {
-		return math.MaxInt64
+// setExpired runs a SET whose EXAT or PXAT is already past. Redis stores
+// the value with that expiry, so no later command sees it: here the key
+// ends up deleted, and the reply is the one SET would send.
+func (h *handler) setExpired(ctx *commandCtx, cl *client, g *group.Group, key string, value []byte, o setOpts) {
+	if o.get {
+		// Only a write at the owner returns the old value. The value lives
+		// a millisecond, and is deleted at once.
+		// TODO(rcache): a SET of the key by another client that lands
+		// between the two writes is deleted too; an engine write that sets
+		// and expires in one step would close that gap.
+		res, err := g.SetWithOptions(ctx, key, value, group.SetOptions{TTL: time.Nanosecond, NX: o.nx, XX: o.xx, Get: true})
+		if err == nil && res.Applied {
+			_, err = g.Delete(ctx, key)
+		}
+		switch {
+		case err != nil:
+			h.fail(ctx, cl, err)
+		case res.HadOld:
+			cl.w.BulkString(res.Old.String())
+		default:
+			cl.w.Null()
+		}
+		return
 	}
-	return time.Duration(n) * unit
+	var err error
+	refused := false // by NX or XX: the reply is null
+	switch {
+	case o.xx:
+		// Set, if the key exists, then gone: a delete does the same.
+		var removed bool
+		removed, err = g.Delete(ctx, key)
+		refused = !removed
+	case o.nx:
+		// Set, if the key does not exist, then gone: nothing changes.
+		refused, err = g.Exists(ctx, key)
+	default:
+		_, err = g.Delete(ctx, key)
+	}
+	switch {
+	case err != nil:
+		h.fail(ctx, cl, err)
+	case refused:
+		cl.w.Null()
+	default:
+		cl.w.Simple("OK")
+	}
 }
 
 // mset: MSET key value [key value ...]. The pairs are set in order, each at
@@ -232,6 +272,24 @@ func (h *handler) exists(cl *client, args [][]byte) {
 		}
 	}
 	cl.w.Int(n)
+}
+
+// getdel: GETDEL key. It loads the value as GET does, then deletes the key
+// at its owner: the next GET loads it again from the origin.
+func (h *handler) getdel(cl *client, args [][]byte) {
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	if key == "" {
+		cl.w.Null()
+		return
+	}
+	ctx := h.commandContext()
+	defer ctx.end()
+	v, err := g.GetDel(ctx, key)
+	if err != nil {
+		h.fail(ctx, cl, err)
+		return
+	}
+	cl.w.BulkString(v.String())
 }
 
 // strlen: STRLEN key. It loads the value like GET; a key with no value has

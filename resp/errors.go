@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 
 	"github.com/rcache/rcache/engine/group"
 )
@@ -17,20 +18,40 @@ func (e replyError) Error() string { return string(e) }
 
 // The errors that commands reply with, as Redis words them.
 const (
-	errSyntax        = replyError("ERR syntax error")
-	errNotInteger    = replyError("ERR value is not an integer or out of range")
-	errOverflow      = replyError("ERR increment or decrement would overflow")
-	errDecrOverflow  = replyError("ERR decrement would overflow")
-	errInvalidExpire = replyError("ERR invalid expire time in 'set' command")
-	errDBIndex       = replyError("ERR DB index is out of range")
-	errNoAuth        = replyError("NOAUTH Authentication required.")
-	errWrongPass     = replyError("WRONGPASS invalid username-password pair or user is disabled.")
-	errNoPassword    = replyError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-	errNoProto       = replyError("NOPROTO unsupported protocol version")
-	errProtoVersion  = replyError("ERR Protocol version is not an integer or out of range")
-	errHelloNoAuth   = replyError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
-	errClientName    = replyError("ERR Client names cannot contain spaces, newlines or special characters.")
+	errSyntax       = replyError("ERR syntax error")
+	errNotInteger   = replyError("ERR value is not an integer or out of range")
+	errOverflow     = replyError("ERR increment or decrement would overflow")
+	errDecrOverflow = replyError("ERR decrement would overflow")
+	errExpireNX     = replyError("ERR NX and XX, GT or LT options at the same time are not compatible")
+	errExpireGTLT   = replyError("ERR GT and LT options at the same time are not compatible")
+	errDBIndex      = replyError("ERR DB index is out of range")
+	errNoAuth       = replyError("NOAUTH Authentication required.")
+	errWrongPass    = replyError("WRONGPASS invalid username-password pair or user is disabled.")
+	errNoPassword   = replyError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	errNoProto      = replyError("NOPROTO unsupported protocol version")
+	errProtoVersion = replyError("ERR Protocol version is not an integer or out of range")
+	errHelloNoAuth  = replyError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+	errClientName   = replyError("ERR Client names cannot contain spaces, newlines or special characters.")
 )
+
+// invalidExpire returns Redis's error for a time that SET, GETEX or an
+// EXPIRE command cannot turn into an expiry (zero, negative, or out of
+// range in milliseconds); cmd is the command's name in lower case.
+func invalidExpire(cmd string) replyError {
+	return replyError("ERR invalid expire time in '" + cmd + "' command")
+}
+
+// unsupportedOption returns Redis's error for a word an EXPIRE command
+// does not know as an option.
+func unsupportedOption(opt []byte) replyError {
+	return replyError("ERR Unsupported option " + string(cString(opt, len(opt))))
+}
+
+// unknownGroup returns the error of RCACHE.FLUSH for a group name the
+// registry does not hold.
+func unknownGroup(name []byte) replyError {
+	return replyError("ERR unknown group '" + string(cString(name, maxEchoed)) + "'")
+}
 
 // The errors of rcache's own making, where Redis has no equivalent.
 const (
@@ -40,6 +61,37 @@ const (
 	errUnavailable   = replyError("ERR unavailable: the node that owns the key did not answer")
 	errFailed        = replyError("ERR request failed (details in the server log)")
 )
+
+// flushError is a flush of one or more groups across the cluster that some
+// node did not confirm (FLUSHALL, RCACHE.FLUSH): the nodes reached dropped
+// their copies, the others keep theirs until they expire. err holds the
+// engine's errors, for the log.
+type flushError struct {
+	group  string // the one group flushed (RCACHE.FLUSH); "" for FLUSHALL
+	failed int    // the groups not flushed on every node
+	total  int    // the groups flushed
+	err    error
+}
+
+func (e *flushError) Error() string {
+	return "flush: " + strconv.Itoa(e.failed) + " of " + strconv.Itoa(e.total) + " groups not confirmed by every node: " + e.err.Error()
+}
+
+func (e *flushError) Unwrap() error { return e.err }
+
+// reply returns the line a client gets for e: counts and the group's name,
+// never a node's address.
+func (e *flushError) reply() string {
+	if e.group != "" {
+		return "ERR flush incomplete: group '" + e.group + "' was not flushed on every node (details in the server log)"
+	}
+	groups := " groups were"
+	if e.total == 1 {
+		groups = " group was"
+	}
+	return "ERR flush incomplete: " + strconv.Itoa(e.failed) + " of " + strconv.Itoa(e.total) + groups +
+		" not flushed on every node (details in the server log)"
+}
 
 // loadError marks an error from a load (Get, GetMany): whatever is not a
 // not-found, a bad key or the command's own deadline is the origin's
@@ -57,7 +109,13 @@ func (e loadError) Unwrap() error { return e.err }
 // the error's own text: that names hosts and keys.
 func errorReply(ctx context.Context, err error) (line string, null bool) {
 	var re replyError
+	var fe *flushError
 	switch {
+	case errors.As(err, &fe):
+		// First: a flush cut short by the deadline (whose cause its
+		// errors may wrap) still flushed the nodes that answered, and
+		// says so.
+		return fe.reply(), false
 	case errors.Is(err, group.ErrNotFound):
 		return "", true
 	case errors.As(err, &re):

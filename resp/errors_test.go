@@ -46,6 +46,16 @@ func TestErrorReply(t *testing.T) {
 		{"unreachable owner", live, fmt.Errorf("group x: write %q at owner: %w", "k",
 			&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), string(errUnavailable)},
 		{"anything else", live, errors.New("10.0.0.9 said no"), string(errFailed)},
+		{"flush incomplete", live, &flushError{failed: 2, total: 3, err: errors.Join(
+			errors.New("group a: flush all: dial tcp 10.0.0.9:8080: connection refused"),
+			errors.New("group b: flush all: dial tcp 10.0.0.9:8080: connection refused"))},
+			"ERR flush incomplete: 2 of 3 groups were not flushed on every node (details in the server log)"},
+		{"flush of one group incomplete", live, &flushError{group: "scores", failed: 1, total: 1,
+			err: errors.New("group scores: flush all: 10.0.0.9:8080: EOF")},
+			"ERR flush incomplete: group 'scores' was not flushed on every node (details in the server log)"},
+		{"flush cut short by the command timeout", expired, &flushError{failed: 1, total: 1,
+			err: fmt.Errorf("group a: flush all: %w", context.Cause(expired))},
+			"ERR flush incomplete: 1 of 1 group was not flushed on every node (details in the server log)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -97,8 +97,11 @@ func (h *handler) appendServerInfo(b []byte) []byte {
 	b = appendField(b, "server_time_usec", now.UnixMicro())
 	b = appendField(b, "uptime_in_seconds", uptime)
 	b = appendField(b, "uptime_in_days", uptime/86400)
-	// DBSIZE, FLUSHALL and FLUSHDB see and drop this node's entries only.
-	return appendString(b, "flush_scope", "node")
+	// What the key-counting and flushing commands reach: FLUSHALL every
+	// node of the cluster; FLUSHDB and DBSIZE this node's entries only.
+	b = appendString(b, "flushall_scope", "cluster")
+	b = appendString(b, "flushdb_scope", "node")
+	return appendString(b, "dbsize_scope", "node")
 }
 
 func (h *handler) appendMemoryInfo(b []byte) []byte {
@@ -165,6 +168,9 @@ func (h *handler) appendStatsInfo(b []byte, groups []*group.Group) []byte {
 	b = appendField(b, "total_commands_processed", h.processed.Load())
 	b = appendField(b, "keyspace_hits", hits)
 	b = appendField(b, "keyspace_misses", misses)
+	// The caches count a value dropped for room and one reclaimed after
+	// its expiry alike, so there is no expired_keys apart: evicted_keys
+	// counts both.
 	return appendField(b, "evicted_keys", evicted)
 }
 
@@ -202,6 +208,8 @@ func appendGroupInfo(b []byte, g *group.Group) []byte {
 	b = appendField(b, "local_loads", s.LocalLoads.Load())
 	b = appendField(b, "local_not_found", s.LocalNotFound.Load())
 	b = appendField(b, "local_load_errors", s.LocalLoadErrs.Load())
+	b = appendField(b, "negative_hits", s.NegativeHits.Load())
+	b = appendField(b, "stale_serves", s.StaleServes.Load())
 	b = appendField(b, "server_requests", s.ServerRequests.Load())
 	b = appendField(b, "writes", s.Writes.Load())
 	b = appendField(b, "invalidation_errors", s.Invalidations.Load())

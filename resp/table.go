@@ -77,16 +77,17 @@ type commandDoc struct {
 // argDoc describes an argument in COMMAND DOCS.
 type argDoc struct {
 	name  string
-	typ   string // key, string, integer, pure-token, oneof or block
+	typ   string // key, string, integer, unix-time, pure-token, oneof or block
 	token string // the literal word before the argument, if any
 	flags []string
 	args  []argDoc // for oneof and block
 }
 
 // The constructors of argDocs, one per argument type.
-func argKey(name string) argDoc     { return argDoc{name: name, typ: "key"} }
-func argString(name string) argDoc  { return argDoc{name: name, typ: "string"} }
-func argInteger(name string) argDoc { return argDoc{name: name, typ: "integer"} }
+func argKey(name string) argDoc      { return argDoc{name: name, typ: "key"} }
+func argString(name string) argDoc   { return argDoc{name: name, typ: "string"} }
+func argInteger(name string) argDoc  { return argDoc{name: name, typ: "integer"} }
+func argUnixTime(name string) argDoc { return argDoc{name: name, typ: "unix-time"} }
 
 func argToken(name, tok string) argDoc { return argDoc{name: name, typ: "pure-token", token: tok} }
 
@@ -122,6 +123,19 @@ func commandTable() (map[string]*command, []*command) {
 	allShards := []string{"request_policy:all_shards", "response_policy:all_succeeded"}
 	rw := []string{"RW", "access", "update"}
 	flushArgs := []argDoc{argOneOf("flush-type", argToken("async", "ASYNC"), argToken("sync", "SYNC")).optional()}
+	// The expiry options of SET and GETEX, after which each adds its own.
+	expiration := func(last argDoc) argDoc {
+		return argOneOf("expiration", argInteger("seconds").withToken("EX"), argInteger("milliseconds").withToken("PX"),
+			argUnixTime("unix-time-seconds").withToken("EXAT"), argUnixTime("unix-time-milliseconds").withToken("PXAT"),
+			last).optional()
+	}
+	expireCond := argOneOf("condition", argToken("nx", "NX"), argToken("xx", "XX"), argToken("gt", "GT"), argToken("lt", "LT")).optional()
+	expireFlags := flagWrite | flagFast
+	expireACL := []string{"@keyspace", "@write", "@fast"}
+	ttlFlags := flagReadonly | flagFast
+	ttlACL := []string{"@keyspace", "@read", "@fast"}
+	ttlKeys := keySpec{1, 1, 1, []string{"RO", "access"}}
+	nondeterministic := []string{"nondeterministic_output"}
 
 	cmds := []*command{
 		// Data.
@@ -136,9 +150,20 @@ func commandTable() (map[string]*command, []*command) {
 				"O(N) where N is the number of keys to retrieve.", []argDoc{argKey("key").multiple()}}},
 		{name: "set", arity: -3, flags: flagWrite | flagDenyOOM, run: (*handler).set,
 			keys: keySpec{1, 1, 1, rw}, acl: []string{"@write", "@string", "@slow"},
-			doc: commandDoc{"Sets the string value of a key at its owner, optionally with an expiry.", "1.0.0", "string", "O(1)",
-				[]argDoc{argKey("key"), argString("value"), argOneOf("expiration",
-					argInteger("seconds").withToken("EX"), argInteger("milliseconds").withToken("PX")).optional()}}},
+			doc: commandDoc{"Sets the string value of a key at its owner, optionally with an expiry; NX, XX and GET see only what the owner holds in memory.",
+				"1.0.0", "string", "O(1)",
+				[]argDoc{argKey("key"), argString("value"),
+					argOneOf("condition", argToken("nx", "NX"), argToken("xx", "XX")).optional(),
+					argToken("get", "GET").optional(),
+					expiration(argToken("keepttl", "KEEPTTL"))}}},
+		{name: "getex", arity: -2, flags: flagWrite | flagFast, run: (*handler).getex,
+			keys: keySpec{1, 1, 1, []string{"RW", "access", "update"}}, acl: []string{"@write", "@string", "@fast"},
+			doc: commandDoc{"Returns the string value of a key, loading it from the origin on a miss, and sets or removes its expiry at its owner.",
+				"6.2.0", "string", "O(1)", []argDoc{argKey("key"), expiration(argToken("persist", "PERSIST"))}}},
+		{name: "getdel", arity: 2, flags: flagWrite | flagFast, run: (*handler).getdel,
+			keys: keySpec{1, 1, 1, []string{"RW", "access", "delete"}}, acl: []string{"@write", "@string", "@fast"},
+			doc: commandDoc{"Returns the string value of a key, loading it from the origin on a miss, and deletes it; the next GET loads it again.",
+				"6.2.0", "string", "O(1)", []argDoc{argKey("key")}}},
 		{name: "mset", arity: -3, flags: flagWrite | flagDenyOOM, run: (*handler).mset,
 			keys: keySpec{1, -1, 2, []string{"OW", "update"}}, acl: []string{"@write", "@string", "@slow"},
 			tips: []string{"request_policy:multi_shard", "response_policy:all_succeeded"},
@@ -156,6 +181,37 @@ func commandTable() (map[string]*command, []*command) {
 			keys: keySpec{1, -1, 1, []string{"RO"}}, acl: []string{"@keyspace", "@read", "@fast"}, tips: multiShardSum,
 			doc: commandDoc{"Counts the keys that are cached, without loading any from the origin.", "1.0.0", "generic",
 				"O(N) where N is the number of keys to check.", []argDoc{argKey("key").multiple()}}},
+		{name: "expire", arity: -3, flags: expireFlags, run: (*handler).expire,
+			keys: keySpec{1, 1, 1, []string{"RW", "update"}}, acl: expireACL,
+			doc: commandDoc{"Sets the expiration time of a key in seconds, if its owner holds it; a time not in the future deletes it.", "1.0.0", "generic", "O(1)",
+				[]argDoc{argKey("key"), argInteger("seconds"), expireCond}}},
+		{name: "pexpire", arity: -3, flags: expireFlags, run: (*handler).pexpire,
+			keys: keySpec{1, 1, 1, []string{"RW", "update"}}, acl: expireACL,
+			doc: commandDoc{"Sets the expiration time of a key in milliseconds, if its owner holds it; a time not in the future deletes it.", "2.6.0", "generic", "O(1)",
+				[]argDoc{argKey("key"), argInteger("milliseconds"), expireCond}}},
+		{name: "expireat", arity: -3, flags: expireFlags, run: (*handler).expireat,
+			keys: keySpec{1, 1, 1, []string{"RW", "update"}}, acl: expireACL,
+			doc: commandDoc{"Sets the expiration time of a key to a Unix timestamp, if its owner holds it; a time not in the future deletes it.", "1.2.0", "generic", "O(1)",
+				[]argDoc{argKey("key"), argUnixTime("unix-time-seconds"), expireCond}}},
+		{name: "pexpireat", arity: -3, flags: expireFlags, run: (*handler).pexpireat,
+			keys: keySpec{1, 1, 1, []string{"RW", "update"}}, acl: expireACL,
+			doc: commandDoc{"Sets the expiration time of a key to a Unix milliseconds timestamp, if its owner holds it; a time not in the future deletes it.", "2.6.0", "generic", "O(1)",
+				[]argDoc{argKey("key"), argUnixTime("unix-time-milliseconds"), expireCond}}},
+		{name: "persist", arity: 2, flags: expireFlags, run: (*handler).persist,
+			keys: keySpec{1, 1, 1, []string{"RW", "update"}}, acl: expireACL,
+			doc: commandDoc{"Removes the expiration time of a key its owner holds.", "2.2.0", "generic", "O(1)", []argDoc{argKey("key")}}},
+		{name: "ttl", arity: 2, flags: ttlFlags, run: (*handler).ttl, keys: ttlKeys, acl: ttlACL, tips: nondeterministic,
+			doc: commandDoc{"Returns the expiration time in seconds of a key: -2 if its owner does not hold it (the origin is not asked), -1 if it never expires.", "1.0.0", "generic", "O(1)",
+				[]argDoc{argKey("key")}}},
+		{name: "pttl", arity: 2, flags: ttlFlags, run: (*handler).pttl, keys: ttlKeys, acl: ttlACL, tips: nondeterministic,
+			doc: commandDoc{"Returns the expiration time in milliseconds of a key: -2 if its owner does not hold it (the origin is not asked), -1 if it never expires.", "2.6.0", "generic", "O(1)",
+				[]argDoc{argKey("key")}}},
+		{name: "expiretime", arity: 2, flags: ttlFlags, run: (*handler).expiretime, keys: ttlKeys, acl: ttlACL,
+			doc: commandDoc{"Returns the expiration time of a key as a Unix timestamp: -2 if its owner does not hold it, -1 if it never expires.", "7.0.0", "generic", "O(1)",
+				[]argDoc{argKey("key")}}},
+		{name: "pexpiretime", arity: 2, flags: ttlFlags, run: (*handler).pexpiretime, keys: ttlKeys, acl: ttlACL,
+			doc: commandDoc{"Returns the expiration time of a key as a Unix milliseconds timestamp: -2 if its owner does not hold it, -1 if it never expires.", "7.0.0", "generic", "O(1)",
+				[]argDoc{argKey("key")}}},
 		{name: "strlen", arity: 2, flags: flagReadonly | flagFast, run: (*handler).strlen,
 			keys: keySpec{1, 1, 1, []string{"RO"}}, acl: []string{"@read", "@string", "@fast"},
 			doc: commandDoc{"Returns the length of a string value.", "2.2.0", "string", "O(1)", []argDoc{argKey("key")}}},
@@ -263,10 +319,17 @@ func commandTable() (map[string]*command, []*command) {
 			doc: commandDoc{"Returns the number of keys this node holds.", "1.0.0", "server", "O(1)", nil}},
 		{name: "flushall", arity: -1, flags: flagWrite, run: (*handler).flushall,
 			acl: []string{"@keyspace", "@write", "@slow", "@dangerous"},
-			doc: commandDoc{"Removes all keys this node holds; other nodes keep theirs.", "1.0.0", "server", "O(N) where N is the number of keys this node holds", flushArgs}},
-		{name: "flushdb", arity: -1, flags: flagWrite, run: (*handler).flushall,
+			doc: commandDoc{"Removes all keys of every group from every node of the cluster; a node that cannot be reached keeps its copies until they expire, and the reply says so.",
+				"1.0.0", "server", "O(G+N) where G is the number of groups and N the number of nodes", flushArgs}},
+		{name: "flushdb", arity: -1, flags: flagWrite, run: (*handler).flushdb,
 			acl: []string{"@keyspace", "@write", "@slow", "@dangerous"},
-			doc: commandDoc{"Removes all keys this node holds, as FLUSHALL does.", "1.0.0", "server", "O(N) where N is the number of keys this node holds", flushArgs}},
+			doc: commandDoc{"Removes all keys this node holds, in every group; the other nodes keep theirs (FLUSHALL reaches them all).",
+				"1.0.0", "server", "O(G) where G is the number of groups", flushArgs}},
+		{name: "rcache.flush", arity: -2, flags: flagWrite, run: (*handler).rcacheFlush,
+			acl: []string{"@keyspace", "@write", "@slow", "@dangerous"},
+			doc: commandDoc{"Removes all keys of one group from every node of the cluster, or from this node only with LOCAL.",
+				"0.1.0", "server", "O(N) where N is the number of nodes; O(1) with LOCAL",
+				[]argDoc{argString("group"), argToken("local", "LOCAL").optional()}}},
 		{name: "time", arity: 1, flags: flagLoading | flagStale | flagFast, run: (*handler).serverTime, acl: []string{"@fast"},
 			tips: []string{"nondeterministic_output"},
 			doc:  commandDoc{"Returns the server time.", "2.6.0", "server", "O(1)", nil}},
