@@ -121,6 +121,11 @@ type Group struct {
 	// an invalidation is lost; zero selects the group's default (5s).
 	HotTTL Duration
 
+	// HotProbability ("hot_probability") is the chance that a value
+	// fetched from its owner is kept as a hot copy; nil selects the group's
+	// default (0.1), 0 turns hot copies off and 1 keeps every one.
+	HotProbability *float64
+
 	// MaxStale ("max_stale") lets an expired value be served this long
 	// while the origin fails; zero (the default) never serves stale values.
 	MaxStale Duration

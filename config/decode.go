@@ -56,7 +56,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 // Keys of each mapping, in the order the error for an unknown key lists them.
 var (
 	fileKeys     = []string{"addr", "peer_addr", "self", "peers", "requirepass", "requirepass_env", "max_memory", "log_level", "groups"}
-	groupKeys    = []string{"name", "max_memory", "ttl", "ttl_jitter", "negative_ttl", "hot_ttl", "max_stale", "load_timeout", "max_origin_calls", "origin"}
+	groupKeys    = []string{"name", "max_memory", "ttl", "ttl_jitter", "negative_ttl", "hot_ttl", "hot_probability", "max_stale", "load_timeout", "max_origin_calls", "origin"}
 	originKeys   = []string{"demo", "http", "sqlite", "postgres", "file"}
 	httpKeys     = []string{"url", "timeout", "max_body_bytes", "headers"}
 	headerKeys   = []string{"value", "env"}
@@ -118,6 +118,8 @@ func (d *decoder) group(n *yaml.Node) Group {
 			g.HotTTL = d.duration(k, v)
 		case "max_stale":
 			g.MaxStale = d.duration(k, v)
+		case "hot_probability":
+			g.HotProbability = d.probability(k, v)
 		case "load_timeout":
 			g.LoadTimeout = d.duration(k, v)
 		case "max_origin_calls":
@@ -382,6 +384,20 @@ func (d *decoder) fraction(key string, n *yaml.Node) *float64 {
 	var f float64
 	if err := n.Decode(&f); err != nil || f < 0 || f >= 1 {
 		d.errorf(n, "%s: want a fraction from 0 to below 1, such as 0.1", key)
+		return nil
+	}
+	return &f
+}
+
+// probability decodes a number in [0, 1] that may be unset (nil).
+func (d *decoder) probability(key string, n *yaml.Node) *float64 {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	var f float64
+	if err := n.Decode(&f); err != nil || f < 0 || f > 1 {
+		d.errorf(n, "%s: want a probability from 0 to 1, such as 0.1", key)
 		return nil
 	}
 	return &f

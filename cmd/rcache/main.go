@@ -117,6 +117,7 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 			NegativeTTL:    spec.negativeTTL,
 			HotTTL:         spec.hotTTL,
 			MaxStale:       spec.maxStale,
+			HotProbability: spec.hotProbability,
 			LoadTimeout:    spec.loadTimeout,
 			MaxOriginCalls: spec.maxOriginCalls,
 			Logger:         log,

@@ -43,6 +43,7 @@ type groupSpec struct {
 	negativeTTL    time.Duration // as group.Config.NegativeTTL: 0 default, < 0 off
 	hotTTL         time.Duration
 	maxStale       time.Duration
+	hotProbability float64 // as group.Config.HotProbability: 0 default, < 0 off
 	loadTimeout    time.Duration
 	maxOriginCalls int
 	origin         originSpec
@@ -126,6 +127,7 @@ func resolve(o *options, f *config.File, env lookupEnv) (*node, error) {
 			negativeTTL:    time.Duration(offOrValue(g.NegativeTTL)),
 			hotTTL:         time.Duration(g.HotTTL),
 			maxStale:       time.Duration(g.MaxStale),
+			hotProbability: offOrValue(g.HotProbability),
 			loadTimeout:    time.Duration(g.LoadTimeout),
 			maxOriginCalls: g.MaxOriginCalls,
 		}
