@@ -56,6 +56,8 @@ type origin struct {
 	total atomic.Int64
 	// gate, when not nil, is waited on by every request before it answers.
 	gate chan struct{}
+	// failing makes every request answer 500.
+	failing atomic.Bool
 }
 
 func newOrigin(t *testing.T, values map[string]string) *origin {
@@ -77,7 +79,7 @@ func (o *origin) serve(w http.ResponseWriter, r *http.Request) {
 	if gate != nil {
 		<-gate
 	}
-	if key == "fail" {
+	if key == "fail" || o.failing.Load() {
 		http.Error(w, "origin failure", http.StatusInternalServerError)
 		return
 	}
