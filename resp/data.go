@@ -1,9 +1,11 @@
 package resp
 
 import (
+	"context"
 	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rcache/rcache/engine/group"
@@ -231,47 +233,43 @@ func (h *handler) mset(cl *client, args [][]byte) {
 // number of keys that were cached at their owners; the next GET of one
 // loads it again from the origin.
 func (h *handler) del(cl *client, args [][]byte) {
-	ctx := h.commandContext()
-	defer ctx.end()
-	var n int64
-	for _, raw := range args[1:] {
-		g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw)
-		if key == "" {
-			continue
-		}
-		removed, err := g.Delete(ctx, key)
-		if err != nil {
-			h.fail(ctx, cl, err)
-			return
-		}
-		if removed {
-			n++
-		}
-	}
-	cl.w.Int(n)
+	h.countKeys(cl, args[1:], (*group.Group).Delete)
 }
 
 // exists: EXISTS key [key ...]. It counts the keys cached at their owners,
 // a key named twice twice, without loading any from the origin.
 func (h *handler) exists(cl *client, args [][]byte) {
+	h.countKeys(cl, args[1:], (*group.Group).Exists)
+}
+
+// countKeys asks op about each key, in parallel since each may live on
+// another node, and replies with how many it answered true for. A key that
+// cannot exist ("scores:") counts as false.
+func (h *handler) countKeys(cl *client, keys [][]byte, op func(*group.Group, context.Context, string) (bool, error)) {
 	ctx := h.commandContext()
 	defer ctx.end()
-	var n int64
-	for _, raw := range args[1:] {
+	var n atomic.Int64
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, raw := range keys {
 		g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw)
 		if key == "" {
 			continue
 		}
-		ok, err := g.Exists(ctx, key)
-		if err != nil {
-			h.fail(ctx, cl, err)
-			return
-		}
-		if ok {
-			n++
-		}
+		wg.Go(func() {
+			ok, err := op(g, ctx, key)
+			if ok {
+				n.Add(1)
+			}
+			errs[i] = err
+		})
 	}
-	cl.w.Int(n)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		h.fail(ctx, cl, err)
+		return
+	}
+	cl.w.Int(n.Load())
 }
 
 // getdel: GETDEL key. It loads the value as GET does, then deletes the key
