@@ -114,7 +114,7 @@ func (h *handler) auth(cl *client, args [][]byte) {
 		cl.w.Error(string(errWrongPass))
 		return
 	}
-	cl.authed = true
+	cl.markAuthenticated()
 	cl.w.Simple("OK")
 }
 
@@ -174,7 +174,7 @@ func (h *handler) hello(cl *client, args [][]byte) {
 			cl.w.Error(string(errWrongPass))
 			return
 		}
-		cl.authed = true
+		cl.markAuthenticated()
 	}
 	if !cl.authed {
 		cl.w.Error(string(errHelloNoAuth))

@@ -13,6 +13,9 @@ import (
 // is zero.
 const defaultCommandTimeout = 10 * time.Second
 
+// defaultMaxBulkBytes bounds one argument when Config.MaxBulkBytes is zero.
+const defaultMaxBulkBytes = 64 << 20
+
 // Membership is what INFO needs to know about the cluster;
 // cluster/peerhttp.Pool implements it.
 type Membership interface {
@@ -47,6 +50,20 @@ type Config struct {
 	// load, a peer). Zero selects 10 seconds.
 	CommandTimeout time.Duration
 
+	// MaxBulkBytes is the longest argument a client may send, in bytes,
+	// like Redis's proto-max-bulk-len (512 MiB there); zero selects 64 MiB.
+	// A longer one gets "ERR Protocol error: invalid bulk length" and the
+	// connection is closed. redcon keeps a command in memory until all of
+	// it has arrived, in a buffer that doubles as it grows and is kept
+	// while the connection lasts: a connection may use four times its
+	// largest command for a moment, and twice it after (docs/robustness.md).
+	MaxBulkBytes int64
+
+	// MaxCommandBytes is the most bytes one command may take on the wire,
+	// its headers included; zero selects twice MaxBulkBytes. It must be at
+	// least MaxBulkBytes.
+	MaxCommandBytes int64
+
 	// Logger receives the server's log lines; nil discards them.
 	Logger *slog.Logger
 
@@ -72,6 +89,15 @@ func (c *Config) Validate() error {
 	if c.CommandTimeout < 0 {
 		errs = append(errs, fmt.Errorf("resp: negative CommandTimeout %v", c.CommandTimeout))
 	}
+	if c.MaxBulkBytes < 0 {
+		errs = append(errs, fmt.Errorf("resp: negative MaxBulkBytes %d", c.MaxBulkBytes))
+	}
+	if c.MaxCommandBytes < 0 {
+		errs = append(errs, fmt.Errorf("resp: negative MaxCommandBytes %d", c.MaxCommandBytes))
+	}
+	if d := c.withDefaults(); c.MaxBulkBytes >= 0 && c.MaxCommandBytes > 0 && d.MaxCommandBytes < d.MaxBulkBytes {
+		errs = append(errs, fmt.Errorf("resp: MaxCommandBytes %d is less than MaxBulkBytes %d", d.MaxCommandBytes, d.MaxBulkBytes))
+	}
 	return errors.Join(errs...)
 }
 
@@ -82,6 +108,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CommandTimeout == 0 {
 		c.CommandTimeout = defaultCommandTimeout
+	}
+	if c.MaxBulkBytes == 0 {
+		c.MaxBulkBytes = defaultMaxBulkBytes
+	}
+	if c.MaxCommandBytes == 0 {
+		c.MaxCommandBytes = 2 * c.MaxBulkBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -75,7 +75,8 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		return errors.New("resp: Serve called twice")
 	}
-	l := &listener{Listener: ln, s: s, drained: make(chan struct{})}
+	// Every byte a client sends passes the guard before redcon's reader.
+	l := &listener{Listener: newGuardListener(ln, s.h.cfg), s: s, drained: make(chan struct{})}
 	s.ln = l
 	done := make(chan struct{})
 	s.serveDone = done
