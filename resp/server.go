@@ -4,8 +4,13 @@
 // A client key "name:key" addresses key in the configured group name; any
 // other key (no colon, an unknown prefix, or the default group's own name)
 // is the whole string in the default group. GET and MGET read through the
-// groups' loaders; SET, DEL and INCR write at each key's owner. Commands
-// that count or flush (DBSIZE, FLUSHALL, INFO) see only this node.
+// groups' loaders; SET, DEL, INCR and the expiry commands act at each key's
+// owner. DBSIZE, FLUSHDB and INFO see only this node; FLUSHALL and
+// RCACHE.FLUSH reach every node.
+//
+// Every accepted connection passes through a framing guard (guard.go)
+// before redcon reads it, so that no malformed or oversized input reaches
+// redcon's parser.
 package resp
 
 import (
