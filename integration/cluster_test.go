@@ -167,6 +167,10 @@ func TestDelReloadsFromOrigin(t *testing.T) {
 	})
 }
 
+// TestNodeKilled kills one node of three and checks that the others keep
+// answering every key correctly under 50 concurrent clients, and that the
+// origin calls this causes are bounded by the distinct keys (once per key
+// per surviving node, within hot_ttl), not by the number of requests.
 func TestNodeKilled(t *testing.T) {
 	o := newOrigin(t, copyScores())
 	nodes := startCluster(t, 3, "--group", "scores="+o.url())
@@ -174,10 +178,26 @@ func TestNodeKilled(t *testing.T) {
 	if err := nodes[2].stop(t, syscall.SIGKILL); err == nil {
 		t.Fatalf("SIGKILL: process exited cleanly")
 	}
+	const keys, rounds = 50, 4
 	protocols(t, func(t *testing.T, proto int) {
+		var wg sync.WaitGroup
+		for client := range 50 {
+			nd := nodes[client%2]
+			c := nd.client(t, proto)
+			wg.Go(func() {
+				for r := range rounds {
+					i := (client + r*13) % keys
+					key, want := fmt.Sprintf("scores:k%d", i), fmt.Sprintf("v%d", i)
+					if got, err := c.Get(ctx, key).Result(); err != nil || got != want {
+						t.Errorf("node %s with a dead peer: GET %s = %q, %v, want %q", nd.addr, key, got, err, want)
+					}
+				}
+			})
+		}
+		wg.Wait()
 		for _, nd := range nodes[:2] {
 			c := nd.client(t, proto)
-			for i := range 50 {
+			for i := range keys {
 				key, want := fmt.Sprintf("scores:k%d", i), fmt.Sprintf("v%d", i)
 				if got, err := c.Get(ctx, key).Result(); err != nil || got != want {
 					t.Errorf("node %s with a dead peer: GET %s = %q, %v, want %q", nd.addr, key, got, err, want)
@@ -185,6 +205,13 @@ func TestNodeKilled(t *testing.T) {
 			}
 		}
 	})
+	// 2 protocols x (50 clients x 4 rounds + 2 nodes x 50 keys) = 600 GETs
+	// of 50 keys: at most one origin call per key per surviving node, as
+	// long as the test runs within hot_ttl (5s) of the first fallback load.
+	if n := o.total.Load(); n > 2*keys {
+		t.Errorf("origin calls after a node died = %d for %d distinct keys on 2 nodes, want at most %d", n, keys, 2*keys)
+	}
+	t.Logf("origin calls after a node died: %d for %d keys, 600 GETs", o.total.Load(), keys)
 }
 
 func TestBadCommandsKeepTheConnection(t *testing.T) {
