@@ -176,6 +176,9 @@ func startCluster(t *testing.T, n int, extra ...string) []*node {
 func startNode(t *testing.T, addr, peerAddr string, args ...string) *node {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
+	// If the test binary dies (a timeout, a kill), the nodes die with it
+	// instead of living on as orphans.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatalf("stderr pipe: %v", err)
