@@ -18,11 +18,17 @@ import (
 
 // get: GET key
 func (h *handler) get(cl *client, args [][]byte) {
-	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
-	if key == "" {
+	g, raw := splitKeyBytes(h.cfg.Registry, h.cfg.Default, args[1])
+	if len(raw) == 0 {
 		cl.w.Null()
 		return
 	}
+	// A hit needs neither a copy of the key nor a command context.
+	if v, ok := g.Lookup(string(raw)); ok {
+		cl.w.BulkString(v.String())
+		return
+	}
+	key := string(raw)
 	ctx := h.commandContext()
 	defer ctx.end()
 	v, err := g.Get(ctx, key)

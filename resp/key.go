@@ -1,7 +1,7 @@
 package resp
 
 import (
-	"strings"
+	"bytes"
 
 	"github.com/rcache/rcache/engine/group"
 )
@@ -17,11 +17,17 @@ import (
 //
 // raw is copied: the key returned does not alias it.
 func splitKey(reg *group.Registry, def *group.Group, raw []byte) (*group.Group, string) {
-	key := string(raw)
-	if i := strings.IndexByte(key, ':'); i > 0 {
-		if g := reg.GetGroup(key[:i]); g != nil && g != def {
-			return g, key[i+1:]
+	g, key := splitKeyBytes(reg, def, raw)
+	return g, string(key)
+}
+
+// splitKeyBytes is splitKey without the copy: the key it returns aliases
+// raw. The hot path uses it to look a key up without allocating.
+func splitKeyBytes(reg *group.Registry, def *group.Group, raw []byte) (*group.Group, []byte) {
+	if i := bytes.IndexByte(raw, ':'); i > 0 {
+		if g := reg.GetGroup(string(raw[:i])); g != nil && g != def {
+			return g, raw[i+1:]
 		}
 	}
-	return def, key
+	return def, raw
 }

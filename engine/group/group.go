@@ -242,6 +242,20 @@ func (g *Group) rememberMissing(key string, expire time.Time) {
 	}
 }
 
+// Lookup returns the value of key if this node holds it in memory, without
+// loading anything; on a miss the caller goes on to Get. It counts only
+// hits, so that a miss followed by Get is counted once, and it does not
+// retain key, so a caller may pass a string converted from a buffer it
+// reuses: the conversion then need not allocate.
+func (g *Group) Lookup(key string) (ByteView, bool) {
+	v, ok := g.lookupCache(key)
+	if ok {
+		g.Stats.Gets.Add(1)
+		g.Stats.CacheHits.Add(1)
+	}
+	return v, ok
+}
+
 // lookupCache looks in the main cache, then the hot cache.
 func (g *Group) lookupCache(key string) (ByteView, bool) {
 	if v, _, ok := g.mainCache.get(key); ok {
