@@ -21,6 +21,9 @@ const (
 	headerPeer        = "Rcache-Peer"
 	headerTimeout     = "Rcache-Timeout-Ms"
 	headerContentType = "Content-Type"
+	headerAuth        = "Authorization"
+	headerAuthFail    = "Www-Authenticate"
+	authScheme        = "Bearer"
 	contentType       = "application/x-protobuf"
 )
 
@@ -141,6 +144,9 @@ func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, que
 	}
 	req.URL.RawQuery = query
 	req.Header[headerPeer] = c.pool.peerHeader
+	if c.pool.authHeader != nil {
+		req.Header[headerAuth] = c.pool.authHeader
+	}
 	deadline, _ := ctx.Deadline() // set above
 	req.Header[headerTimeout] = []string{strconv.FormatInt(ceilMillis(time.Until(deadline)), 10)}
 	if rd != nil {

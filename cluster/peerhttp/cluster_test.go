@@ -97,6 +97,7 @@ type clusterConfig struct {
 	gate      func(ctx context.Context, key string) error // origin.gate of every node
 	wrap      func(h http.Handler) http.Handler           // wraps every node's handler
 	pool      peerhttp.Config                             // Registry is set per node
+	secrets   []string                                    // if not nil, node i's Config.Secret is secrets[i]
 }
 
 // newCluster starts cfg.nodes nodes, each with its own registry, group
@@ -135,6 +136,9 @@ func newCluster(tb testing.TB, cfg clusterConfig) []*node {
 		n.url = "http://" + n.srv.Listener.Addr().String()
 		pcfg := cfg.pool
 		pcfg.Registry = reg
+		if cfg.secrets != nil {
+			pcfg.Secret = cfg.secrets[i]
+		}
 		if n.pool, err = peerhttp.New(n.url, pcfg); err != nil {
 			tb.Fatalf("New(%q): %v", n.url, err)
 		}

@@ -72,6 +72,19 @@ type Config struct {
 	// proxy, and ResponseHeaderTimeout set to Timeout.
 	Transport http.RoundTripper
 
+	// Secret is the shared secret that authenticates peer requests. Empty
+	// means no authentication: the handler answers anyone who can reach
+	// it, which makes it an open proxy to the origin and lets anyone write
+	// to the cache. When set, every request this Pool sends carries the
+	// header "Authorization: Bearer <Secret>", and the handler refuses a
+	// request without that exact header with 401 before it touches a
+	// group. All nodes of a cluster must use the same Secret: a node with
+	// another one gets only 401s, and loads the keys it asks for from its
+	// own origin. It must consist of visible ASCII characters (no spaces).
+	// The Pool never logs it. Send it only over a trusted network or
+	// https: it travels in the clear with http.
+	Secret string
+
 	// Logger receives the Pool's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -93,6 +106,9 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("peerhttp: negative MaxBodyBytes %d", c.MaxBodyBytes))
 	}
+	if err := validateSecret(c.Secret); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -108,6 +124,17 @@ func validateBasePath(p string) error {
 	}
 	if !ok {
 		return fmt.Errorf("peerhttp: BasePath %q must be a clean path that begins and ends with \"/\" and needs no escaping", p)
+	}
+	return nil
+}
+
+// validateSecret checks that s can travel as a bearer token in a header
+// as it is. The error does not quote s.
+func validateSecret(s string) error {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '!' || s[i] > '~' {
+			return fmt.Errorf("peerhttp: Secret has a byte 0x%02x at offset %d; it must be visible ASCII without spaces", s[i], i)
+		}
 	}
 	return nil
 }

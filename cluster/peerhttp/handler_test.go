@@ -267,39 +267,73 @@ func TestHandlerDeadline(t *testing.T) {
 }
 
 // FuzzHandler sends arbitrary requests to the handler, which must not panic
-// and must answer with one of the statuses the protocol defines.
+// and must answer with one of the statuses the protocol defines. It sends
+// each one, with auth as its Authorization header, to a second handler
+// with a secret as well, which must refuse it with 401, without calling
+// the origin or touching the group, unless auth carries the secret.
 func FuzzHandler(f *testing.F) {
-	f.Add("GET", "/_rcache/scores/Tom", "", []byte(nil))
-	f.Add("GET", "/_rcache/scores/Tom?peek=1", "100", []byte(nil))
-	f.Add("GET", "/_rcache/scores/a%2Fb/c", "", []byte(nil))
-	f.Add("POST", "/_rcache/scores/Tom", "", []byte{0x18, 0x03, 0x30, 0x05}) // INCR by 5
-	f.Add("POST", "/_rcache/scores/Tom", "", []byte{0x18, 0x05})             // FLUSH
-	f.Add("POST", "/_rcache/scores", "1", []byte{0x12, 0x03, 'T', 'o', 'm'})
-	f.Add("POST", "/_rcache/scores", "", []byte{0x12, 0x02, 0xff, 0xfe})
-	f.Add("PUT", "/_rcache/scores", "", []byte("x"))
-	f.Add("GET", "/_rcache/%2E%2E/%2E", "-1", []byte(nil))
-	f.Add("GET", "/elsewhere", "", []byte(nil))
-	f.Add("GET", "*", "", []byte(nil))
+	f.Add("GET", "/_rcache/scores/Tom", "", []byte(nil), "")
+	f.Add("GET", "/_rcache/scores/Tom?peek=1", "100", []byte(nil), "")
+	f.Add("GET", "/_rcache/scores/a%2Fb/c", "", []byte(nil), "")
+	f.Add("POST", "/_rcache/scores/Tom", "", []byte{0x18, 0x03, 0x30, 0x05}, "") // INCR by 5
+	f.Add("POST", "/_rcache/scores/Tom", "", []byte{0x18, 0x05}, "")             // FLUSH
+	f.Add("POST", "/_rcache/scores", "1", []byte{0x12, 0x03, 'T', 'o', 'm'}, "")
+	f.Add("POST", "/_rcache/scores", "", []byte{0x12, 0x02, 0xff, 0xfe}, "")
+	f.Add("PUT", "/_rcache/scores", "", []byte("x"), "")
+	f.Add("GET", "/_rcache/%2E%2E/%2E", "-1", []byte(nil), "")
+	f.Add("GET", "/elsewhere", "", []byte(nil), "")
+	f.Add("GET", "*", "", []byte(nil), "")
+	f.Add("GET", "/_rcache/scores/Tom", "", []byte(nil), "Bearer "+testSecret)
+	f.Add("POST", "/_rcache/scores/Tom", "", []byte{0x18, 0x05}, "Bearer "+testSecret)
+	f.Add("POST", "/_rcache/scores/Tom", "", []byte{0x18, 0x05}, "Bearer "+testSecret+"x")
+	f.Add("POST", "/_rcache/scores", "", []byte{0x12, 0x03, 'T', 'o', 'm'}, "Basic "+testSecret)
+	f.Add("GET", "/_rcache/scores/Tom", "", []byte(nil), "bearer "+testSecret[1:])
 	p := newHandler(f, 1<<10)
-	f.Fuzz(func(t *testing.T, method, target, timeout string, body []byte) {
+	sp, sg, so := newSecretHandler(f)
+	f.Fuzz(func(t *testing.T, method, target, timeout string, body []byte, auth string) {
 		u, err := url.ParseRequestURI(target)
 		if err != nil {
 			return // the server refuses it before any handler runs
 		}
-		req := &http.Request{
-			Method:        method,
-			URL:           u,
-			RequestURI:    target,
-			Header:        http.Header{"Rcache-Timeout-Ms": {timeout}},
-			Body:          io.NopCloser(bytes.NewReader(body)),
-			ContentLength: int64(len(body)),
+		newRequest := func() *http.Request {
+			req := &http.Request{
+				Method:        method,
+				URL:           u,
+				RequestURI:    target,
+				Header:        http.Header{"Rcache-Timeout-Ms": {timeout}},
+				Body:          io.NopCloser(bytes.NewReader(body)),
+				ContentLength: int64(len(body)),
+			}
+			if auth != "" {
+				req.Header["Authorization"] = []string{auth}
+			}
+			return req
 		}
 		rec := httptest.NewRecorder()
-		p.ServeHTTP(rec, req)
+		p.ServeHTTP(rec, newRequest())
 		switch rec.Code {
 		case 200, 400, 404, 405, 413, 504:
 		default:
 			t.Errorf("%s %s = %d %q", method, target, rec.Code, rec.Body)
+		}
+
+		calls, requests, writes := so.total.Load(), sg.Stats.ServerRequests.Load(), sg.Stats.Writes.Load()
+		rec = httptest.NewRecorder()
+		sp.ServeHTTP(rec, newRequest())
+		hasSecret := strings.HasSuffix(auth, " "+testSecret)
+		switch {
+		case rec.Code == 401:
+			if auth == "Bearer "+testSecret {
+				t.Errorf("%s %s with the secret = 401", method, target)
+			}
+			if got := so.total.Load() - calls; got != 0 {
+				t.Errorf("%s %s with Authorization %q: 401 after %d origin calls, want 0", method, target, auth, got)
+			}
+			if sg.Stats.ServerRequests.Load() != requests || sg.Stats.Writes.Load() != writes {
+				t.Errorf("%s %s with Authorization %q: 401 after the group served it", method, target, auth)
+			}
+		case !hasSecret:
+			t.Errorf("%s %s with Authorization %q = %d %q, want 401", method, target, auth, rec.Code, rec.Body)
 		}
 	})
 }

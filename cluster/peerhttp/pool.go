@@ -27,11 +27,16 @@
 // of the asking node, and Rcache-Timeout-Ms, the milliseconds the asker
 // will wait, which bound the handler's work (at most one minute).
 //
+// When Config.Secret is set, every request also carries an Authorization
+// header, "Bearer " followed by the secret, and the handler answers 401
+// with "WWW-Authenticate: Bearer" to a request without the right one,
+// before it looks at the path, the body or any group.
+//
 // A 200 answer carries the outcome, including a key the origin does not have
 // (not_found) and an origin failure at the owner (origin_error). Any other
 // answer is a failure of the transport, with a short plain-text body: 400
 // for a malformed path, header or body (or a GetMany of more than 65536
-// keys), 404 for a path outside {base} or an unknown group, 405 for a wrong
+// keys), 401 for a missing or wrong secret, 404 for a path outside {base} or an unknown group, 405 for a wrong
 // method, 413 for a body over Config.MaxBodyBytes, and 504 when the deadline
 // passed before the owner had an answer. The asking node then loads the key
 // from its own origin.
@@ -41,6 +46,7 @@
 package peerhttp
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -74,6 +80,14 @@ type Pool struct {
 	// this node sends. It is shared by those requests and never modified.
 	peerHeader []string
 
+	// authHeader is the value of the Authorization header of every
+	// request this node sends, and secretSum the SHA-256 digest of
+	// Config.Secret that the handler compares a request's token with;
+	// both are set by New when Config.Secret is not empty and never
+	// modified.
+	authHeader []string
+	secretSum  [sha256.Size]byte
+
 	// state is read without locking; mu makes each Set build on the
 	// membership of the one before, so that a peer keeps its client.
 	mu    sync.Mutex // serializes the writers of state (Set)
@@ -101,6 +115,10 @@ func New(self string, cfg Config) (*Pool, error) {
 	}
 	cfg = cfg.withDefaults()
 	p := &Pool{self: self, cfg: cfg, peerHeader: []string{self}}
+	if cfg.Secret != "" {
+		p.authHeader = []string{authScheme + " " + cfg.Secret}
+		p.secretSum = sha256.Sum256([]byte(cfg.Secret))
+	}
 	rt := cfg.Transport
 	if rt == nil {
 		p.transport = newTransport(cfg.Timeout)

@@ -2,6 +2,8 @@ package peerhttp
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +31,13 @@ const (
 // ServeGet, ServeGetMany or ServeWrite, which never forward. The package
 // comment lists the paths and status codes.
 func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Authentication comes first, so that a caller without the secret
+	// learns nothing about the paths and groups, and reaches no origin.
+	if p.cfg.Secret != "" && !p.authorized(r) {
+		w.Header()[headerAuthFail] = []string{authScheme}
+		p.fail(w, r, http.StatusUnauthorized, "missing or wrong secret")
+		return
+	}
 	rt, err := parsePath(p.cfg.BasePath, r.URL.EscapedPath())
 	switch {
 	case errors.Is(err, errOutsideBase):
@@ -69,6 +78,19 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.serveGetMany(ctx, w, r, g, rt)
 	}
+}
+
+// authorized reports whether r carries "Authorization: Bearer <secret>"
+// (the scheme in any case). The tokens are compared as SHA-256 digests in
+// constant time, so that neither the time taken nor the length of the
+// token tells how much of it was right.
+func (p *Pool) authorized(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get(headerAuth), " ")
+	if !ok || !strings.EqualFold(scheme, authScheme) {
+		return false
+	}
+	sum := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(sum[:], p.secretSum[:]) == 1
 }
 
 // requestContext returns the context of r bounded by its Rcache-Timeout-Ms
