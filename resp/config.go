@@ -13,6 +13,10 @@ import (
 // is zero.
 const defaultCommandTimeout = 10 * time.Second
 
+// defaultMaxClients bounds the open connections when Config.MaxClients is
+// zero, as Redis's maxclients does.
+const defaultMaxClients = 10000
+
 // defaultMaxBulkBytes bounds one argument when Config.MaxBulkBytes is zero.
 const defaultMaxBulkBytes = 64 << 20
 
@@ -45,6 +49,19 @@ type Config struct {
 	// RequirePass is the password AUTH and HELLO AUTH must present before
 	// any other command runs; "" means no authentication.
 	RequirePass string
+
+	// AllowRemoteWithoutPassword turns off protected mode. In protected
+	// mode, the default, a server with no RequirePass accepts clients only
+	// from the loopback interface or a unix socket, as Redis does: any
+	// other client gets "-DENIED Redis is running in protected mode ..."
+	// and is disconnected. It has no effect when RequirePass is set.
+	AllowRemoteWithoutPassword bool
+
+	// MaxClients is the most connections the server keeps open at once,
+	// like Redis's maxclients; zero selects 10000. A client that connects
+	// past it gets "-ERR max number of clients reached" and is
+	// disconnected; the clients already connected are unaffected.
+	MaxClients int
 
 	// CommandTimeout bounds how long one command waits on the engine (a
 	// load, a peer). Zero selects 10 seconds.
@@ -89,6 +106,9 @@ func (c *Config) Validate() error {
 	if c.CommandTimeout < 0 {
 		errs = append(errs, fmt.Errorf("resp: negative CommandTimeout %v", c.CommandTimeout))
 	}
+	if c.MaxClients < 0 {
+		errs = append(errs, fmt.Errorf("resp: negative MaxClients %d", c.MaxClients))
+	}
 	if c.MaxBulkBytes < 0 {
 		errs = append(errs, fmt.Errorf("resp: negative MaxBulkBytes %d", c.MaxBulkBytes))
 	}
@@ -108,6 +128,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CommandTimeout == 0 {
 		c.CommandTimeout = defaultCommandTimeout
+	}
+	if c.MaxClients == 0 {
+		c.MaxClients = defaultMaxClients
 	}
 	if c.MaxBulkBytes == 0 {
 		c.MaxBulkBytes = defaultMaxBulkBytes

@@ -36,6 +36,7 @@ type handler struct {
 	nextID    atomic.Int64 // the last client ID given out
 	connected atomic.Int64 // connections open now
 	received  atomic.Int64 // connections accepted since New
+	rejected  atomic.Int64 // connections refused by MaxClients or protected mode
 	processed atomic.Int64 // commands run: known, with a valid arity, allowed
 }
 

@@ -53,6 +53,7 @@ func (h *handler) info(cl *client, args [][]byte) {
 	if selected("clients") {
 		section("Clients")
 		b = appendField(b, "connected_clients", h.connected.Load())
+		b = appendField(b, "maxclients", h.cfg.MaxClients)
 	}
 	if selected("memory") {
 		section("Memory")
@@ -166,6 +167,7 @@ func (h *handler) appendStatsInfo(b []byte, groups []*group.Group) []byte {
 	}
 	b = appendField(b, "total_connections_received", h.received.Load())
 	b = appendField(b, "total_commands_processed", h.processed.Load())
+	b = appendField(b, "rejected_connections", h.rejected.Load())
 	b = appendField(b, "keyspace_hits", hits)
 	b = appendField(b, "keyspace_misses", misses)
 	// The caches count a value dropped for room and one reclaimed after

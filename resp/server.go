@@ -37,6 +37,11 @@ var errShutdown = replyError("ERR server is shutting down")
 type Server struct {
 	h *handler
 
+	// isLoopback reports whether a client's remote address is on this
+	// host, for protected mode; isLoopbackAddr, but tests replace it
+	// before Serve.
+	isLoopback func(net.Addr) bool
+
 	// cancelBase cancels h.base, the parent of every command's context,
 	// when Shutdown gives up waiting for the commands in flight.
 	cancelBase context.CancelCauseFunc
@@ -60,6 +65,7 @@ func New(cfg Config) (*Server, error) {
 	base, cancel := context.WithCancelCause(context.Background())
 	s := &Server{
 		h:          newHandler(cfg, base, time.Now),
+		isLoopback: isLoopbackAddr,
 		cancelBase: cancel,
 		conns:      make(map[*client]struct{}),
 		idle:       make(chan struct{}),
@@ -191,11 +197,11 @@ func (s *Server) signalIdleLocked() {
 	}
 }
 
-// accept registers a new connection; it runs on redcon's accept loop before
-// the connection's goroutine starts.
+// accept registers a new connection, or refuses it (see admit); it runs
+// on redcon's accept loop before the connection's goroutine starts.
 func (s *Server) accept(conn redcon.Conn) bool {
 	tc, ok := conn.NetConn().(*trackedConn)
-	if !ok {
+	if !ok || !s.admit(conn) {
 		return false
 	}
 	cl := s.h.newClient(tc, redcon.BaseWriter(conn))

@@ -114,6 +114,13 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	return srv, serve(t, srv)
+}
+
+// serve starts srv on 127.0.0.1:0 and returns its address, as startServer
+// does, for a Server a test has adjusted after New.
+func serve(t testing.TB, srv *Server) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
@@ -130,7 +137,7 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 			t.Errorf("Serve = %v, want nil", err)
 		}
 	})
-	return srv, ln.Addr().String()
+	return ln.Addr().String()
 }
 
 // blockingGroup adds to f's registry a group "slow" whose Getter reports
@@ -197,6 +204,7 @@ func TestConfigValidate(t *testing.T) {
 		{"default not in registry", Config{Registry: other, Default: f.def}, "not in Registry"},
 		{"nil registry means the default one", Config{Default: f.def}, "not in Registry"},
 		{"negative timeout", Config{Registry: f.reg, Default: f.def, CommandTimeout: -time.Second}, "negative CommandTimeout"},
+		{"negative max clients", Config{Registry: f.reg, Default: f.def, MaxClients: -1}, "negative MaxClients"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
