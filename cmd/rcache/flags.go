@@ -24,6 +24,10 @@ type options struct {
 	requirePass string
 	logLevel    slog.Level
 
+	maxClients    int
+	protectedMode bool
+	peerSecret    string
+
 	set map[string]bool // the flags given on the command line, by name
 }
 
@@ -97,6 +101,9 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&maxMemory, "max-memory", "64mb", "memory `budget` of the default group and of each group (e.g. 512kb, 64mb, 1gb; 0: no limit)")
 	fs.StringVar(&o.requirePass, "requirepass", "", "require clients to AUTH with this `password`")
 	fs.StringVar(&logLevel, "log-level", "info", "`level` of logging: debug, info, warn or error")
+	fs.IntVar(&o.maxClients, "maxclients", 0, "most client `connections` open at once (0: 10000)")
+	fs.BoolVar(&o.protectedMode, "protected-mode", true, "without --requirepass, accept clients only from loopback (--protected-mode=false to allow all)")
+	fs.StringVar(&o.peerSecret, "peer-secret", "", "shared `secret` that peers must present (default: $RCACHE_PEER_SECRET; empty: peers are not authenticated)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -146,7 +146,7 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		return err
 	}
 
-	pool, err := peerhttp.New(self, peerhttp.Config{Registry: reg, Logger: log})
+	pool, err := peerhttp.New(self, peerhttp.Config{Registry: reg, Logger: log, Secret: n.peerSecret})
 	if err != nil {
 		respLn.Close()
 		peerLn.Close()
@@ -164,6 +164,9 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		RequirePass: n.requirePass,
 		Logger:      log,
 		Version:     version,
+
+		MaxClients:                 n.maxClients,
+		AllowRemoteWithoutPassword: n.allowRemote,
 	})
 	if err != nil {
 		respLn.Close()

@@ -28,6 +28,9 @@ type node struct {
 	self        string   // "" : http://<peer-addr>; see clusterURLs
 	peers       []string // empty: this node alone
 	requirePass string
+	maxClients  int
+	allowRemote bool   // protected mode off
+	peerSecret  string // never logged
 	maxMemory   int64
 	logLevel    slog.Level
 	groups      []groupSpec
@@ -77,6 +80,13 @@ func resolve(o *options, f *config.File, env lookupEnv) (*node, error) {
 		requirePass: o.requirePass,
 		maxMemory:   o.maxMemory,
 		logLevel:    o.logLevel,
+		maxClients:  o.maxClients,
+		allowRemote: !o.protectedMode,
+		peerSecret:  o.peerSecret,
+	}
+	if n.peerSecret == "" {
+		// An environment variable keeps the secret out of ps.
+		n.peerSecret, _ = env("RCACHE_PEER_SECRET")
 	}
 	if f == nil {
 		f = &config.File{}

@@ -243,3 +243,20 @@ func TestClusterURLs(t *testing.T) {
 		})
 	}
 }
+
+func TestAccessFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags([]string{"--maxclients", "7", "--protected-mode=false", "--peer-secret", "s3cret"}, io.Discard)
+	if err != nil {
+		t.Fatalf("parseFlags: %v", err)
+	}
+	n, err := resolve(o, nil, mapEnv(map[string]string{"RCACHE_PEER_SECRET": "from-env"}))
+	if err != nil || n.maxClients != 7 || !n.allowRemote || n.peerSecret != "s3cret" {
+		t.Errorf("resolve = %+v, %v; want maxclients 7, protected mode off, the flag's secret", n, err)
+	}
+	o, _ = parseFlags(nil, io.Discard)
+	n, err = resolve(o, nil, mapEnv(map[string]string{"RCACHE_PEER_SECRET": "from-env"}))
+	if err != nil || n.allowRemote || n.peerSecret != "from-env" {
+		t.Errorf("resolve without flags = %+v, %v; want protected mode on and the secret from RCACHE_PEER_SECRET", n, err)
+	}
+}
