@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/rcache/rcache/origin"
 )
 
 // Validate reports what is wrong with f, if anything, as far as can be told
@@ -168,7 +170,7 @@ func (c *checker) http(group string, h *HTTPOrigin) {
 	for _, hd := range h.Headers {
 		line := hd.line
 		switch {
-		case !validHeaderName(hd.Name):
+		case !origin.ValidHeaderName(hd.Name):
 			c.errorf(line, "group %q: header %q: not a valid header name", group, hd.Name)
 		case hd.Value != "" && hd.Env != "":
 			c.errorf(line, "group %q: header %s: both value and env set: want one", group, hd.Name)
@@ -225,19 +227,4 @@ func dsnHasPassword(dsn string) bool {
 			return true
 		}
 	}
-}
-
-// validHeaderName reports whether s is an HTTP header name: a token of
-// RFC 9110, section 5.6.2.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }

@@ -66,7 +66,7 @@ func (c *HTTPConfig) Validate() error {
 	for _, name := range slices.Sorted(maps.Keys(c.Headers)) {
 		canon := http.CanonicalHeaderKey(name)
 		switch {
-		case !validHeaderName(name):
+		case !ValidHeaderName(name):
 			return fmt.Errorf("origin: http header %q: not a valid header name", name)
 		case seen[canon]:
 			return fmt.Errorf("origin: http header %q given twice", canon)
@@ -79,9 +79,9 @@ func (c *HTTPConfig) Validate() error {
 	return nil
 }
 
-// validHeaderName reports whether s is an HTTP header name: a token of
+// ValidHeaderName reports whether s is an HTTP header name: a token of
 // RFC 9110, section 5.6.2.
-func validHeaderName(s string) bool {
+func ValidHeaderName(s string) bool {
 	if s == "" {
 		return false
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/rcache/rcache/pb"
@@ -153,20 +152,7 @@ func (g *Group) TTL(ctx context.Context, key string) (time.Duration, error) {
 // until they expire.
 func (g *Group) FlushAll(ctx context.Context) error {
 	g.Flush()
-	p := g.peers.Load()
-	if p == nil {
-		return nil
-	}
-	peers := (*p).Peers()
-	errs := make([]error, len(peers))
-	var wg sync.WaitGroup
-	for i, peer := range peers {
-		wg.Go(func() {
-			_, errs[i] = peer.Write(ctx, &pb.WriteRequest{Group: g.name, Op: pb.WriteRequest_OP_FLUSH})
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(g.broadcast(ctx, &pb.WriteRequest{Group: g.name, Op: pb.WriteRequest_OP_FLUSH})...); err != nil {
 		return fmt.Errorf("group %s: flush all: %w", g.name, err)
 	}
 	return nil

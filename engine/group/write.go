@@ -298,25 +298,32 @@ const sharedMargin = time.Second
 // It is best effort: a node that misses the message serves its copy until
 // the copy's HotTTL ends.
 func (g *Group) invalidatePeers(ctx context.Context, key string) {
-	p := g.peers.Load()
-	if p == nil || !g.shared.mayBeShared(key, g.cfg.Now()) {
-		return
-	}
-	peers := (*p).Peers()
-	if len(peers) == 0 {
+	if g.peers.Load() == nil || !g.shared.mayBeShared(key, g.cfg.Now()) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.InvalidateTimeout)
 	defer cancel()
-	req := &pb.WriteRequest{Group: g.name, Key: key, Op: pb.WriteRequest_OP_DROP}
+	for _, err := range g.broadcast(ctx, &pb.WriteRequest{Group: g.name, Key: key, Op: pb.WriteRequest_OP_DROP}) {
+		if err != nil {
+			g.Stats.Invalidations.Add(1)
+			g.cfg.Logger.Debug("invalidation not delivered", "group", g.name, "err", err)
+		}
+	}
+}
+
+// broadcast sends in to every peer but this node, in parallel, and returns
+// each peer's error (nil for those that took it).
+func (g *Group) broadcast(ctx context.Context, in *pb.WriteRequest) []error {
+	p := g.peers.Load()
+	if p == nil {
+		return nil
+	}
+	peers := (*p).Peers()
+	errs := make([]error, len(peers))
 	var wg sync.WaitGroup
-	for _, peer := range peers {
-		wg.Go(func() {
-			if _, err := peer.Write(ctx, req); err != nil {
-				g.Stats.Invalidations.Add(1)
-				g.cfg.Logger.Debug("invalidation not delivered", "group", g.name, "err", err)
-			}
-		})
+	for i, peer := range peers {
+		wg.Go(func() { _, errs[i] = peer.Write(ctx, in) })
 	}
 	wg.Wait()
+	return errs
 }
