@@ -51,21 +51,27 @@ const (
 	// GETEX returns the value of key (loading it if needed) and sets its
 	// expiry to ttl_ms from now, or removes it with persist.
 	WriteRequest_OP_GETEX WriteRequest_Op = 9
+	// FILL offers the receiver a value it now owns (a warm hand-off from a
+	// node leaving the ring). The receiver keeps it in its main cache only
+	// when it holds no value for key and no write to key is in flight; it
+	// tells no other node. applied says whether it was kept.
+	WriteRequest_OP_FILL WriteRequest_Op = 10
 )
 
 // Enum value maps for WriteRequest_Op.
 var (
 	WriteRequest_Op_name = map[int32]string{
-		0: "OP_UNSPECIFIED",
-		1: "OP_SET",
-		2: "OP_DELETE",
-		3: "OP_INCR",
-		4: "OP_DROP",
-		5: "OP_FLUSH",
-		6: "OP_EXPIRE",
-		7: "OP_PERSIST",
-		8: "OP_GETDEL",
-		9: "OP_GETEX",
+		0:  "OP_UNSPECIFIED",
+		1:  "OP_SET",
+		2:  "OP_DELETE",
+		3:  "OP_INCR",
+		4:  "OP_DROP",
+		5:  "OP_FLUSH",
+		6:  "OP_EXPIRE",
+		7:  "OP_PERSIST",
+		8:  "OP_GETDEL",
+		9:  "OP_GETEX",
+		10: "OP_FILL",
 	}
 	WriteRequest_Op_value = map[string]int32{
 		"OP_UNSPECIFIED": 0,
@@ -78,6 +84,7 @@ var (
 		"OP_PERSIST":     7,
 		"OP_GETDEL":      8,
 		"OP_GETEX":       9,
+		"OP_FILL":        10,
 	}
 )
 
@@ -725,7 +732,7 @@ const file_rcache_proto_rawDesc = "" +
 	"\x04keys\x18\x02 \x03(\fR\x04keys\x12\x12\n" +
 	"\x04peek\x18\x03 \x01(\bR\x04peek\"@\n" +
 	"\x0fGetManyResponse\x12-\n" +
-	"\aresults\x18\x01 \x03(\v2\x13.rcache.GetResponseR\aresults\"\xfd\x03\n" +
+	"\aresults\x18\x01 \x03(\v2\x13.rcache.GetResponseR\aresults\"\x8a\x04\n" +
 	"\fWriteRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12'\n" +
@@ -737,7 +744,7 @@ const file_rcache_proto_rawDesc = "" +
 	"\x03get\x18\b \x01(\bR\x03get\x12\x19\n" +
 	"\bkeep_ttl\x18\t \x01(\bR\akeepTtl\x12\x18\n" +
 	"\apersist\x18\n" +
-	" \x01(\bR\apersist\"\x97\x01\n" +
+	" \x01(\bR\apersist\"\xa4\x01\n" +
 	"\x02Op\x12\x12\n" +
 	"\x0eOP_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -750,7 +757,9 @@ const file_rcache_proto_rawDesc = "" +
 	"\n" +
 	"OP_PERSIST\x10\a\x12\r\n" +
 	"\tOP_GETDEL\x10\b\x12\f\n" +
-	"\bOP_GETEX\x10\t\"I\n" +
+	"\bOP_GETEX\x10\t\x12\v\n" +
+	"\aOP_FILL\x10\n" +
+	"\"I\n" +
 	"\x04Cond\x12\r\n" +
 	"\tCOND_NONE\x10\x00\x12\v\n" +
 	"\aCOND_NX\x10\x01\x12\v\n" +

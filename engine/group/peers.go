@@ -30,6 +30,18 @@ type PeerGetter interface {
 	Write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteResponse, error)
 }
 
+// HandoffPicker is a PeerPicker that remembers the ring as it was before its
+// last membership change. When this node has just become the owner of a key
+// it does not hold, it first asks the key's previous owner for its copy
+// (a short peek that never calls the origin) before calling its own origin.
+type HandoffPicker interface {
+	PeerPicker
+	// PreviousOwner returns the node that owned key before the last ring
+	// change, when that change is recent (within the picker's hand-off
+	// window) and the previous owner is another node that is still a member.
+	PreviousOwner(key string) (peer PeerGetter, ok bool)
+}
+
 // NoPeers is a PeerPicker for a single node: it owns every key.
 type NoPeers struct{}
 
