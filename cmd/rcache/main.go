@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -128,6 +129,16 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		groups = append(groups, g)
 		// Never log an origin's settings: they may hold secrets.
 		log.Info("group", "name", spec.name, "origin", spec.origin.kind, "max_memory", spec.cacheBytes, "ttl", spec.ttl)
+	}
+
+	budgets := make([]int64, len(groups))
+	for i, g := range groups {
+		budgets[i] = g.Config().CacheBytes
+	}
+	prevLimit := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(prevLimit)
+	if limit, derived := setMemoryLimit(budgets, env); derived {
+		log.Info("memory limit derived from the budgets", "gomemlimit", limit)
 	}
 
 	respLn, err := net.Listen("tcp", n.addr)

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+func TestMemoryLimit(t *testing.T) {
+	tests := []struct {
+		name    string
+		budgets []int64
+		want    int64
+		ok      bool
+	}{
+		{"one group", []int64{64 << 20}, 80<<20 + memLimitBase, true},
+		{"two groups", []int64{64 << 20, 64 << 20}, 160<<20 + memLimitBase, true},
+		{"an unlimited group", []int64{64 << 20, 0}, 0, false},
+		{"no groups", nil, memLimitBase, true},
+		{"huge", []int64{math.MaxInt64, math.MaxInt64}, math.MaxInt64, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := memoryLimit(tt.budgets)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("memoryLimit(%v) = %d, %v; want %d, %v", tt.budgets, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestSetMemoryLimitLeavesGOMEMLIMITAlone(t *testing.T) {
+	env := func(name string) (string, bool) {
+		if name == "GOMEMLIMIT" {
+			return "1GiB", true
+		}
+		return "", false
+	}
+	if _, derived := setMemoryLimit([]int64{1 << 20}, env); derived {
+		t.Error("a limit was derived although GOMEMLIMIT is set")
+	}
+}
