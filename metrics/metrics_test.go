@@ -340,28 +340,33 @@ func TestObserveNoAlloc(t *testing.T) {
 	}
 }
 
-func BenchmarkObserveLoad(b *testing.B) {
+// benchmarkObserve runs observe serially and, as hot paths do, from
+// GOMAXPROCS goroutines at once.
+func benchmarkObserve(b *testing.B, observe func(*Metrics)) {
 	m, err := New(Config{})
 	if err != nil {
 		b.Fatalf("New: %v", err)
 	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			m.ObserveLoad("users", 3*time.Millisecond, nil)
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			observe(m)
 		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				observe(m)
+			}
+		})
 	})
 }
 
+func BenchmarkObserveLoad(b *testing.B) {
+	benchmarkObserve(b, func(m *Metrics) { m.ObserveLoad("users", 3*time.Millisecond, nil) })
+}
+
 func BenchmarkObservePeer(b *testing.B) {
-	m, err := New(Config{})
-	if err != nil {
-		b.Fatalf("New: %v", err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			m.ObservePeer("http://10.0.0.1:8080", "get", 300*time.Microsecond, nil)
-		}
-	})
+	benchmarkObserve(b, func(m *Metrics) { m.ObservePeer("http://10.0.0.1:8080", "get", 300*time.Microsecond, nil) })
 }
