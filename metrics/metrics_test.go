@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -208,6 +209,25 @@ func TestReadAtScrapeTime(t *testing.T) {
 		if err := testutil.GatherAndCompare(m.Gatherer(), strings.NewReader(want), "rcache_group_gets_total"); err != nil {
 			t.Errorf("gets = %d: %v", n, err)
 		}
+	}
+}
+
+// TestCollectorPedantic checks, with a registry that compares every
+// collected metric with the descriptions, that statsCollector describes
+// exactly what it collects.
+func TestCollectorPedantic(t *testing.T) {
+	f := fakeSources{}
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(newStatsCollector(f, f, f)); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("pedantic gather: %v", err)
+	}
+	// 17 group families, the breaker, and 4 RESP families.
+	if got, want := len(mfs), 22; got != want {
+		t.Errorf("gathered %d families, want %d", got, want)
 	}
 }
 
