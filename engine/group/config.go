@@ -26,11 +26,19 @@ type Config struct {
 	// Name identifies the group in its registry and on the wire.
 	Name string
 
-	// CacheBytes is the group's memory budget in bytes, counting keys and
-	// values: one eighth for the hot cache (copies of other nodes' keys), one
+	// CacheBytes is the group's memory budget in bytes, counting keys,
+	// values and the bookkeeping each entry costs (about 180 bytes): one eighth for the hot cache (copies of other nodes' keys), one
 	// sixteenth for remembered "not found" answers, the rest for the main
 	// cache (keys this node owns). Zero means no limit.
 	CacheBytes int64
+
+	// MaxItemBytes is the largest entry (key, value and the per-entry
+	// overhead the budget charges) the group caches. A larger value is
+	// returned to its caller but not kept, so one big value never empties a
+	// cache. Zero selects one eighth of the main cache's budget (and of the
+	// hot cache's for hot copies); negative means no limit beyond the cache's
+	// whole budget. It has no effect when CacheBytes is zero.
+	MaxItemBytes int64
 
 	// Getter loads a value this node owns when it is not cached.
 	Getter Getter

@@ -156,7 +156,24 @@ func newGroup(cfg Config) *Group {
 	}
 	g.hotCache = cache{maxBytes: hot, now: cfg.Now}
 	g.negCache = cache{maxBytes: neg, now: cfg.Now}
+	if cfg.CacheBytes > 0 {
+		g.mainCache.maxItem = maxItem(cfg.MaxItemBytes, g.mainCache.maxBytes)
+		g.hotCache.maxItem = maxItem(cfg.MaxItemBytes, g.hotCache.maxBytes)
+	}
 	return g
+}
+
+// maxItem is the largest entry a cache of budget bytes keeps, given
+// Config.MaxItemBytes as limit: limit if positive (but no more than
+// budget), budget/8 if zero, budget if negative.
+func maxItem(limit, budget int64) int64 {
+	switch {
+	case limit < 0:
+		return budget
+	case limit == 0:
+		return max(1, budget/8)
+	}
+	return min(limit, budget)
 }
 
 // Name returns the group's name.
