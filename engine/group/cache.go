@@ -185,6 +185,39 @@ func (c *cache) remove(key string) bool {
 	return live
 }
 
+// snapshot returns up to max live entries (max <= 0: all), from the most
+// to the least recently used, without changing their order.
+func (c *cache) snapshot(max int) []handoffItem {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lru == nil {
+		return nil
+	}
+	n := c.lru.Len()
+	if max > 0 && max < n {
+		n = max
+	}
+	items := make([]handoffItem, 0, n)
+	now := c.timeNow()
+	c.lru.Walk(func(key string, val lru.Value, expire time.Time) bool {
+		if len(items) == n {
+			return false
+		}
+		it := handoffItem{key: key, expire: expire}
+		switch v := val.(type) {
+		case staleEntry:
+			it.view, it.expire = v.view, v.fresh
+		case ByteView:
+			it.view = v
+		}
+		if it.expire.IsZero() || now.Before(it.expire) {
+			items = append(items, it)
+		}
+		return true
+	})
+	return items
+}
+
 // clear drops every entry in O(1): the old LRU is left to the garbage
 // collector, which reclaims its entries lazily.
 func (c *cache) clear() {

@@ -18,6 +18,7 @@ const (
 	DefaultNegativeTTL       = 5 * time.Second
 	DefaultTTLJitter         = 0.1
 	StaleRetry               = time.Second
+	DefaultHandoffTimeout    = 200 * time.Millisecond
 )
 
 // Config describes a group. Zero fields select the defaults above; only
@@ -92,6 +93,11 @@ type Config struct {
 	// drop their hot copies; zero selects DefaultInvalidateTimeout.
 	InvalidateTimeout time.Duration
 
+	// HandoffTimeout bounds the peek at a key's previous owner that a load
+	// makes, when the PeerPicker is a HandoffPicker, before it calls the
+	// Getter; zero selects DefaultHandoffTimeout.
+	HandoffTimeout time.Duration
+
 	// Now is the clock for expiry; nil means time.Now.
 	Now func() time.Time
 
@@ -121,7 +127,7 @@ func (c *Config) Validate() error {
 	if c.MaxStale < 0 {
 		errs = append(errs, fmt.Errorf("group %q: negative MaxStale", c.Name))
 	}
-	if c.TTL < 0 || c.LoadTimeout < 0 || c.HotTTL < 0 || c.InvalidateTimeout < 0 {
+	if c.TTL < 0 || c.LoadTimeout < 0 || c.HotTTL < 0 || c.InvalidateTimeout < 0 || c.HandoffTimeout < 0 {
 		errs = append(errs, fmt.Errorf("group %q: negative duration", c.Name))
 	}
 	if c.TTLJitter >= 1 {
@@ -155,6 +161,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InvalidateTimeout == 0 {
 		c.InvalidateTimeout = DefaultInvalidateTimeout
+	}
+	if c.HandoffTimeout == 0 {
+		c.HandoffTimeout = DefaultHandoffTimeout
 	}
 	if c.Now == nil {
 		c.Now = time.Now

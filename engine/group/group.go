@@ -84,6 +84,9 @@ type Stats struct {
 	ServerRequests atomic.Int64 // keys requested by peers (ServeGet and ServeGetMany)
 	Writes         atomic.Int64 // Set, Delete and IncrBy calls
 	Invalidations  atomic.Int64 // hot-copy drops sent to peers that failed
+	HandoffHits    atomic.Int64 // local loads answered by the key's previous owner instead of the Getter
+	HandoffMisses  atomic.Int64 // peeks at a previous owner that found nothing, failed or timed out
+	HandoffFills   atomic.Int64 // OP_FILL hand-offs from peers kept in the main cache
 }
 
 // CacheType selects one of a group's two caches.
@@ -121,6 +124,12 @@ type Group struct {
 	// shared tracks the keys peers fetched recently (see sharedKeys).
 	shared *sharedKeys
 
+	// recentWrites tracks the keys written here recently and lastFlush is
+	// when the group last flushed (unix nanoseconds), so that a hand-off
+	// copy never overwrites a newer write (see handoff.go).
+	recentWrites *sharedKeys
+	lastFlush    atomic.Int64
+
 	// originSlots holds one token per Getter call in progress; its capacity
 	// is MaxOriginCalls.
 	originSlots chan struct{}
@@ -135,10 +144,11 @@ type Group struct {
 func newGroup(cfg Config) *Group {
 	cfg = cfg.withDefaults()
 	g := &Group{
-		name:        cfg.Name,
-		cfg:         cfg,
-		shared:      newSharedKeys(cfg.HotTTL + sharedMargin),
-		originSlots: make(chan struct{}, cfg.MaxOriginCalls),
+		name:         cfg.Name,
+		cfg:          cfg,
+		shared:       newSharedKeys(cfg.HotTTL + sharedMargin),
+		recentWrites: newSharedKeys(writeMemory),
+		originSlots:  make(chan struct{}, cfg.MaxOriginCalls),
 	}
 	var hot, neg int64
 	if cfg.CacheBytes > 0 {
@@ -358,7 +368,11 @@ func (g *Group) loadLocal(ctx context.Context, key string) (entry, error) {
 		}
 		g.Stats.LoadsDeduped.Add(1)
 		t := g.fences.begin(key)
-		e, err := g.callGetter(ctx, key)
+		e, handedOff := g.fromPreviousOwner(ctx, key)
+		var err error
+		if !handedOff {
+			e, err = g.callGetter(ctx, key)
+		}
 		var staleUntil time.Time
 		if err != nil && !errors.Is(err, ErrNotFound) && g.cfg.MaxStale > 0 {
 			// The origin failed: serve the expired value if it is within
@@ -597,6 +611,9 @@ func (g *Group) Exists(ctx context.Context, key string) (bool, error) {
 // nodes keep theirs. Loads in flight when Flush is called do not cache their
 // results, though callers already waiting on them still get them.
 func (g *Group) Flush() {
+	// Stamped before the caches are cleared, so that a FILL checking it
+	// after the clear refuses (see fill).
+	g.lastFlush.Store(g.cfg.Now().UnixNano())
 	g.fences.flushAll()
 	g.negCache.clear()
 	g.mainCache.clear()

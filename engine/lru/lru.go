@@ -174,6 +174,19 @@ func (c *Cache) Sweep(n int) int {
 	return evicted
 }
 
+// Walk calls fn for each entry, from the most to the least recently used,
+// until fn returns false. It changes no entry's position and reclaims no
+// expired entry: fn sees expired entries too, with their expiry. fn must not
+// change the cache.
+func (c *Cache) Walk(fn func(key string, value Value, expire time.Time) bool) {
+	for el := c.ll.Front(); el != nil; el = el.Next() {
+		e := el.Value.(*entry)
+		if !fn(e.key, e.value, e.expire) {
+			return
+		}
+	}
+}
+
 // Clear removes every entry without calling OnEvicted.
 func (c *Cache) Clear() {
 	c.ll.Init()
