@@ -105,6 +105,12 @@ type Config struct {
 	// math/rand/v2.Float64.
 	Rand func() float64
 
+	// OnLoad, if not nil, is called after every Getter call with how long
+	// the call took and the error it returned (nil for a value; one wrapping
+	// ErrNotFound for a miss), so that a metrics exporter can observe origin
+	// latency. It runs on the load's goroutine and must not block.
+	OnLoad func(d time.Duration, err error)
+
 	// Logger receives the group's log lines; nil discards them.
 	Logger *slog.Logger
 }

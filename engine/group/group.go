@@ -62,6 +62,10 @@ var (
 	// passes.
 	errLoadTimeout = fmt.Errorf("load timeout: %w", context.DeadlineExceeded)
 
+	// errGetterPanicked is what Config.OnLoad gets for a Getter call that
+	// panicked.
+	errGetterPanicked = errors.New("getter panicked")
+
 	// ErrOverflow is returned by IncrBy when the result would not fit in 64
 	// bits.
 	ErrOverflow = errors.New("increment or decrement would overflow")
@@ -69,9 +73,17 @@ var (
 
 // Stats are a group's counters. Each is updated atomically and may be read
 // at any time.
+//
+// For a metrics exporter: gets are Gets, of which CacheHits were answered
+// from memory (HotHits from the hot cache, the rest from the main cache),
+// NegativeHits from a remembered "not found", and Loads missed and waited on
+// a load. Origin calls are LocalLoads + LocalNotFound + LocalLoadErrs (their
+// latency goes to Config.OnLoad); peer fetches are PeerLoads, failed ones
+// PeerErrors. Per-cache bytes, items and evictions are in Group.CacheStats.
 type Stats struct {
 	Gets           atomic.Int64 // Get calls, including the keys of GetMany
 	CacheHits      atomic.Int64 // gets answered from the main or hot cache
+	HotHits        atomic.Int64 // of CacheHits, those answered from the hot cache
 	Loads          atomic.Int64 // gets that missed and waited on a load
 	LoadsDeduped   atomic.Int64 // loads that ran after singleflight; Loads minus this waited on another's load
 	PeerLoads      atomic.Int64 // answers (values or not-founds) fetched from a peer
@@ -236,8 +248,8 @@ func (g *Group) Get(ctx context.Context, key string) (ByteView, error) {
 		return ByteView{}, ErrEmptyKey
 	}
 	g.Stats.Gets.Add(1)
-	if v, ok := g.lookupCache(key); ok {
-		g.Stats.CacheHits.Add(1)
+	if v, hot, ok := g.lookupCacheHot(key); ok {
+		g.countHit(hot)
 		return v, nil
 	}
 	if g.knownMissing(key) {
@@ -275,24 +287,39 @@ func (g *Group) rememberMissing(key string, expire time.Time) {
 // retain key, so a caller may pass a string converted from a buffer it
 // reuses: the conversion then need not allocate.
 func (g *Group) Lookup(key string) (ByteView, bool) {
-	v, ok := g.lookupCache(key)
+	v, hot, ok := g.lookupCacheHot(key)
 	if ok {
 		g.Stats.Gets.Add(1)
-		g.Stats.CacheHits.Add(1)
+		g.countHit(hot)
 	}
 	return v, ok
 }
 
 // lookupCache looks in the main cache, then the hot cache.
 func (g *Group) lookupCache(key string) (ByteView, bool) {
+	v, _, ok := g.lookupCacheHot(key)
+	return v, ok
+}
+
+// lookupCacheHot is lookupCache that also says whether the hit came from
+// the hot cache.
+func (g *Group) lookupCacheHot(key string) (v ByteView, hot, ok bool) {
 	if v, _, ok := g.mainCache.get(key); ok {
-		return v, true
+		return v, false, true
 	}
 	if g.cfg.HotProbability < 0 {
-		return ByteView{}, false
+		return ByteView{}, false, false
 	}
-	v, _, ok := g.hotCache.get(key)
-	return v, ok
+	v, _, ok = g.hotCache.get(key)
+	return v, ok, ok
+}
+
+// countHit counts a get answered from memory.
+func (g *Group) countHit(hot bool) {
+	g.Stats.CacheHits.Add(1)
+	if hot {
+		g.Stats.HotHits.Add(1)
+	}
 }
 
 // entry is a loaded value and when it expires (zero: never).
@@ -444,15 +471,22 @@ func (g *Group) callGetter(ctx context.Context, key string) (entry, error) {
 		return entry{}, fmt.Errorf("group %s: load %q: waiting for an origin slot: %w", g.name, key, context.Cause(ctx))
 	}
 	returned := false
+	start := time.Now()
 	defer func() {
 		if !returned {
 			// A panic (or Goexit) passes through to the flight, which turns
 			// it into an error for the waiters; count it here.
 			g.Stats.LocalLoadErrs.Add(1)
+			if g.cfg.OnLoad != nil {
+				g.cfg.OnLoad(time.Since(start), errGetterPanicked)
+			}
 		}
 	}()
 	b, err := g.cfg.Getter.Get(ctx, key)
 	returned = true
+	if g.cfg.OnLoad != nil {
+		g.cfg.OnLoad(time.Since(start), err)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		g.Stats.LocalNotFound.Add(1)
@@ -523,8 +557,8 @@ func (g *Group) GetMany(ctx context.Context, keys []string) []Result {
 			continue
 		}
 		g.Stats.Gets.Add(1)
-		if v, ok := g.lookupCache(key); ok {
-			g.Stats.CacheHits.Add(1)
+		if v, hot, ok := g.lookupCacheHot(key); ok {
+			g.countHit(hot)
 			res[i].Value = v
 			continue
 		}
