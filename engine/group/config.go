@@ -18,6 +18,7 @@ const (
 	DefaultNegativeTTL       = 5 * time.Second
 	DefaultTTLJitter         = 0.1
 	StaleRetry               = time.Second
+	DefaultHandoffTimeout    = 200 * time.Millisecond
 )
 
 // Config describes a group. Zero fields select the defaults above; only
@@ -26,11 +27,19 @@ type Config struct {
 	// Name identifies the group in its registry and on the wire.
 	Name string
 
-	// CacheBytes is the group's memory budget in bytes, counting keys and
-	// values: one eighth for the hot cache (copies of other nodes' keys), one
+	// CacheBytes is the group's memory budget in bytes, counting keys,
+	// values and the bookkeeping each entry costs (about 180 bytes): one eighth for the hot cache (copies of other nodes' keys), one
 	// sixteenth for remembered "not found" answers, the rest for the main
 	// cache (keys this node owns). Zero means no limit.
 	CacheBytes int64
+
+	// MaxItemBytes is the largest entry (key, value and the per-entry
+	// overhead the budget charges) the group caches. A larger value is
+	// returned to its caller but not kept, so one big value never empties a
+	// cache. Zero selects one eighth of the main cache's budget (and of the
+	// hot cache's for hot copies); negative means no limit beyond the cache's
+	// whole budget. It has no effect when CacheBytes is zero.
+	MaxItemBytes int64
 
 	// Getter loads a value this node owns when it is not cached.
 	Getter Getter
@@ -84,12 +93,23 @@ type Config struct {
 	// drop their hot copies; zero selects DefaultInvalidateTimeout.
 	InvalidateTimeout time.Duration
 
+	// HandoffTimeout bounds the peek at a key's previous owner that a load
+	// makes, when the PeerPicker is a HandoffPicker, before it calls the
+	// Getter; zero selects DefaultHandoffTimeout.
+	HandoffTimeout time.Duration
+
 	// Now is the clock for expiry; nil means time.Now.
 	Now func() time.Time
 
 	// Rand returns a number in [0, 1) for the hot-copy decision; nil means
 	// math/rand/v2.Float64.
 	Rand func() float64
+
+	// OnLoad, if not nil, is called after every Getter call with how long
+	// the call took and the error it returned (nil for a value; one wrapping
+	// ErrNotFound for a miss), so that a metrics exporter can observe origin
+	// latency. It runs on the load's goroutine and must not block.
+	OnLoad func(d time.Duration, err error)
 
 	// Logger receives the group's log lines; nil discards them.
 	Logger *slog.Logger
@@ -113,7 +133,7 @@ func (c *Config) Validate() error {
 	if c.MaxStale < 0 {
 		errs = append(errs, fmt.Errorf("group %q: negative MaxStale", c.Name))
 	}
-	if c.TTL < 0 || c.LoadTimeout < 0 || c.HotTTL < 0 || c.InvalidateTimeout < 0 {
+	if c.TTL < 0 || c.LoadTimeout < 0 || c.HotTTL < 0 || c.InvalidateTimeout < 0 || c.HandoffTimeout < 0 {
 		errs = append(errs, fmt.Errorf("group %q: negative duration", c.Name))
 	}
 	if c.TTLJitter >= 1 {
@@ -147,6 +167,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InvalidateTimeout == 0 {
 		c.InvalidateTimeout = DefaultInvalidateTimeout
+	}
+	if c.HandoffTimeout == 0 {
+		c.HandoffTimeout = DefaultHandoffTimeout
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -62,6 +62,10 @@ var (
 	// passes.
 	errLoadTimeout = fmt.Errorf("load timeout: %w", context.DeadlineExceeded)
 
+	// errGetterPanicked is what Config.OnLoad gets for a Getter call that
+	// panicked.
+	errGetterPanicked = errors.New("getter panicked")
+
 	// ErrOverflow is returned by IncrBy when the result would not fit in 64
 	// bits.
 	ErrOverflow = errors.New("increment or decrement would overflow")
@@ -69,9 +73,17 @@ var (
 
 // Stats are a group's counters. Each is updated atomically and may be read
 // at any time.
+//
+// For a metrics exporter: gets are Gets, of which CacheHits were answered
+// from memory (HotHits from the hot cache, the rest from the main cache),
+// NegativeHits from a remembered "not found", and Loads missed and waited on
+// a load. Origin calls are LocalLoads + LocalNotFound + LocalLoadErrs (their
+// latency goes to Config.OnLoad); peer fetches are PeerLoads, failed ones
+// PeerErrors. Per-cache bytes, items and evictions are in Group.CacheStats.
 type Stats struct {
 	Gets           atomic.Int64 // Get calls, including the keys of GetMany
 	CacheHits      atomic.Int64 // gets answered from the main or hot cache
+	HotHits        atomic.Int64 // of CacheHits, those answered from the hot cache
 	Loads          atomic.Int64 // gets that missed and waited on a load
 	LoadsDeduped   atomic.Int64 // loads that ran after singleflight; Loads minus this waited on another's load
 	PeerLoads      atomic.Int64 // answers (values or not-founds) fetched from a peer
@@ -84,6 +96,9 @@ type Stats struct {
 	ServerRequests atomic.Int64 // keys requested by peers (ServeGet and ServeGetMany)
 	Writes         atomic.Int64 // Set, Delete and IncrBy calls
 	Invalidations  atomic.Int64 // hot-copy drops sent to peers that failed
+	HandoffHits    atomic.Int64 // local loads answered by the key's previous owner instead of the Getter
+	HandoffMisses  atomic.Int64 // peeks at a previous owner that found nothing, failed or timed out
+	HandoffFills   atomic.Int64 // OP_FILL hand-offs from peers kept in the main cache
 }
 
 // CacheType selects one of a group's two caches.
@@ -121,6 +136,12 @@ type Group struct {
 	// shared tracks the keys peers fetched recently (see sharedKeys).
 	shared *sharedKeys
 
+	// recentWrites tracks the keys written here recently and lastFlush is
+	// when the group last flushed (unix nanoseconds), so that a hand-off
+	// copy never overwrites a newer write (see handoff.go).
+	recentWrites *sharedKeys
+	lastFlush    atomic.Int64
+
 	// originSlots holds one token per Getter call in progress; its capacity
 	// is MaxOriginCalls.
 	originSlots chan struct{}
@@ -135,10 +156,11 @@ type Group struct {
 func newGroup(cfg Config) *Group {
 	cfg = cfg.withDefaults()
 	g := &Group{
-		name:        cfg.Name,
-		cfg:         cfg,
-		shared:      newSharedKeys(cfg.HotTTL + sharedMargin),
-		originSlots: make(chan struct{}, cfg.MaxOriginCalls),
+		name:         cfg.Name,
+		cfg:          cfg,
+		shared:       newSharedKeys(cfg.HotTTL + sharedMargin),
+		recentWrites: newSharedKeys(writeMemory),
+		originSlots:  make(chan struct{}, cfg.MaxOriginCalls),
 	}
 	var hot, neg int64
 	if cfg.CacheBytes > 0 {
@@ -156,7 +178,24 @@ func newGroup(cfg Config) *Group {
 	}
 	g.hotCache = cache{maxBytes: hot, now: cfg.Now}
 	g.negCache = cache{maxBytes: neg, now: cfg.Now}
+	if cfg.CacheBytes > 0 {
+		g.mainCache.maxItem = maxItem(cfg.MaxItemBytes, g.mainCache.maxBytes)
+		g.hotCache.maxItem = maxItem(cfg.MaxItemBytes, g.hotCache.maxBytes)
+	}
 	return g
+}
+
+// maxItem is the largest entry a cache of budget bytes keeps, given
+// Config.MaxItemBytes as limit: limit if positive (but no more than
+// budget), budget/8 if zero, budget if negative.
+func maxItem(limit, budget int64) int64 {
+	switch {
+	case limit < 0:
+		return budget
+	case limit == 0:
+		return max(1, budget/8)
+	}
+	return min(limit, budget)
 }
 
 // Name returns the group's name.
@@ -209,8 +248,8 @@ func (g *Group) Get(ctx context.Context, key string) (ByteView, error) {
 		return ByteView{}, ErrEmptyKey
 	}
 	g.Stats.Gets.Add(1)
-	if v, ok := g.lookupCache(key); ok {
-		g.Stats.CacheHits.Add(1)
+	if v, hot, ok := g.lookupCacheHot(key); ok {
+		g.countHit(hot)
 		return v, nil
 	}
 	if g.knownMissing(key) {
@@ -248,24 +287,39 @@ func (g *Group) rememberMissing(key string, expire time.Time) {
 // retain key, so a caller may pass a string converted from a buffer it
 // reuses: the conversion then need not allocate.
 func (g *Group) Lookup(key string) (ByteView, bool) {
-	v, ok := g.lookupCache(key)
+	v, hot, ok := g.lookupCacheHot(key)
 	if ok {
 		g.Stats.Gets.Add(1)
-		g.Stats.CacheHits.Add(1)
+		g.countHit(hot)
 	}
 	return v, ok
 }
 
 // lookupCache looks in the main cache, then the hot cache.
 func (g *Group) lookupCache(key string) (ByteView, bool) {
+	v, _, ok := g.lookupCacheHot(key)
+	return v, ok
+}
+
+// lookupCacheHot is lookupCache that also says whether the hit came from
+// the hot cache.
+func (g *Group) lookupCacheHot(key string) (v ByteView, hot, ok bool) {
 	if v, _, ok := g.mainCache.get(key); ok {
-		return v, true
+		return v, false, true
 	}
 	if g.cfg.HotProbability < 0 {
-		return ByteView{}, false
+		return ByteView{}, false, false
 	}
-	v, _, ok := g.hotCache.get(key)
-	return v, ok
+	v, _, ok = g.hotCache.get(key)
+	return v, ok, ok
+}
+
+// countHit counts a get answered from memory.
+func (g *Group) countHit(hot bool) {
+	g.Stats.CacheHits.Add(1)
+	if hot {
+		g.Stats.HotHits.Add(1)
+	}
 }
 
 // entry is a loaded value and when it expires (zero: never).
@@ -341,7 +395,11 @@ func (g *Group) loadLocal(ctx context.Context, key string) (entry, error) {
 		}
 		g.Stats.LoadsDeduped.Add(1)
 		t := g.fences.begin(key)
-		e, err := g.callGetter(ctx, key)
+		e, handedOff := g.fromPreviousOwner(ctx, key)
+		var err error
+		if !handedOff {
+			e, err = g.callGetter(ctx, key)
+		}
 		var staleUntil time.Time
 		if err != nil && !errors.Is(err, ErrNotFound) && g.cfg.MaxStale > 0 {
 			// The origin failed: serve the expired value if it is within
@@ -413,15 +471,22 @@ func (g *Group) callGetter(ctx context.Context, key string) (entry, error) {
 		return entry{}, fmt.Errorf("group %s: load %q: waiting for an origin slot: %w", g.name, key, context.Cause(ctx))
 	}
 	returned := false
+	start := time.Now()
 	defer func() {
 		if !returned {
 			// A panic (or Goexit) passes through to the flight, which turns
 			// it into an error for the waiters; count it here.
 			g.Stats.LocalLoadErrs.Add(1)
+			if g.cfg.OnLoad != nil {
+				g.cfg.OnLoad(time.Since(start), errGetterPanicked)
+			}
 		}
 	}()
 	b, err := g.cfg.Getter.Get(ctx, key)
 	returned = true
+	if g.cfg.OnLoad != nil {
+		g.cfg.OnLoad(time.Since(start), err)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		g.Stats.LocalNotFound.Add(1)
@@ -492,8 +557,8 @@ func (g *Group) GetMany(ctx context.Context, keys []string) []Result {
 			continue
 		}
 		g.Stats.Gets.Add(1)
-		if v, ok := g.lookupCache(key); ok {
-			g.Stats.CacheHits.Add(1)
+		if v, hot, ok := g.lookupCacheHot(key); ok {
+			g.countHit(hot)
 			res[i].Value = v
 			continue
 		}
@@ -580,6 +645,9 @@ func (g *Group) Exists(ctx context.Context, key string) (bool, error) {
 // nodes keep theirs. Loads in flight when Flush is called do not cache their
 // results, though callers already waiting on them still get them.
 func (g *Group) Flush() {
+	// Stamped before the caches are cleared, so that a FILL checking it
+	// after the clear refuses (see fill).
+	g.lastFlush.Store(g.cfg.Now().UnixNano())
 	g.fences.flushAll()
 	g.negCache.clear()
 	g.mainCache.clear()

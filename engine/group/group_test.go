@@ -523,13 +523,17 @@ func TestEvictions(t *testing.T) {
 	for i := range 6 {
 		db[fmt.Sprintf("k%d", i)] = "0123456789"
 	}
+	// Each k entry costs its key, value and the per-entry overhead; the
+	// budget, all of it the main cache's, holds five and a half of them.
+	per := int64(group.EntryOverhead + 2 + 10)
 	o := newOrigin(db)
-	g := newTestGroup(t, group.Config{Name: "evict", CacheBytes: 80, Getter: o})
+	g := newTestGroup(t, group.Config{Name: "evict", CacheBytes: 5*per + per/2, Getter: o,
+		HotProbability: -1, NegativeTTL: -1, MaxItemBytes: -1})
 	for i := range 6 {
 		key := fmt.Sprintf("k%d", i)
 		mustGet(t, g, key, db[key])
 	}
-	want := group.CacheStats{Bytes: 60, Items: 5, Gets: 12, Hits: 0, Evictions: 1}
+	want := group.CacheStats{Bytes: 5 * per, Items: 5, Gets: 12, Hits: 0, Evictions: 1}
 	if got := g.CacheStats(group.MainCache); got != want {
 		t.Errorf("CacheStats(MainCache) = %+v, want %+v", got, want)
 	}
@@ -540,18 +544,69 @@ func TestEvictions(t *testing.T) {
 	if n, m := o.Calls("k0"), o.Calls("k5"); n != 2 || m != 1 {
 		t.Errorf("Getter calls for k0, k5 = %d, %d, want 2, 1", n, m)
 	}
+}
 
-	// A value larger than the whole budget is returned but not cached, and
-	// caching it is not attempted at the others' expense.
-	before := g.CacheStats(group.MainCache)
-	mustGet(t, g, "big", db["big"])
-	mustGet(t, g, "big", db["big"])
-	if n := o.Calls("big"); n != 2 {
-		t.Errorf("the Getter ran %d times for big, want 2 (not cached)", n)
-	}
-	after := g.CacheStats(group.MainCache)
-	if after.Items != before.Items || after.Bytes != before.Bytes || after.Evictions != before.Evictions {
-		t.Errorf("after caching a too-large value, CacheStats(MainCache) = %+v, want items, bytes and evictions of %+v", after, before)
+// TestMaxItemBytes checks that a value over the group's item limit is
+// returned but not cached, and costs the cached values nothing, with the
+// default limit (an eighth of the main cache) and an explicit one.
+func TestMaxItemBytes(t *testing.T) {
+	t.Parallel()
+	per := int64(group.EntryOverhead + 2 + 10)
+	budget := 64 * per
+	for _, tc := range []struct {
+		name     string
+		limit    int64
+		size     int // of "big"'s value
+		isCached bool
+	}{
+		{"default limit, under", 0, int(budget/8 - per), true},
+		{"default limit, over", 0, int(budget/8 + 1), false},
+		{"explicit limit, over", 2 * per, int(2 * per), false},
+		{"explicit limit, under", 2 * per, 10, true},
+		{"larger than the budget", -1, int(budget) + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := map[string]string{"big": strings.Repeat("x", tc.size)}
+			for i := range 8 {
+				db[fmt.Sprintf("k%d", i)] = "0123456789"
+			}
+			o := newOrigin(db)
+			g := newTestGroup(t, group.Config{Name: "max", CacheBytes: budget, Getter: o,
+				HotProbability: -1, NegativeTTL: -1, MaxItemBytes: tc.limit})
+			for i := range 8 {
+				key := fmt.Sprintf("k%d", i)
+				mustGet(t, g, key, db[key])
+			}
+			before := g.CacheStats(group.MainCache)
+			mustGet(t, g, "big", db["big"])
+			mustGet(t, g, "big", db["big"])
+			wantCalls := 2
+			if tc.isCached {
+				wantCalls = 1
+			}
+			if n := o.Calls("big"); n != wantCalls {
+				t.Errorf("the Getter ran %d times for big, want %d", n, wantCalls)
+			}
+			after := g.CacheStats(group.MainCache)
+			if tc.isCached {
+				return
+			}
+			if after.Items != before.Items || after.Bytes != before.Bytes || after.Evictions != before.Evictions {
+				t.Errorf("after a too-large value, CacheStats(MainCache) = %+v, want items, bytes and evictions of %+v", after, before)
+			}
+			// A SET of a too-large value drops the key's old value: the
+			// next Get asks the origin rather than serving the old one.
+			ctx := context.Background()
+			if err := g.Set(ctx, "k0", []byte(db["big"]), 0); err != nil {
+				t.Fatalf("Set(k0, big) = %v", err)
+			}
+			calls := o.Calls("k0")
+			mustGet(t, g, "k0", db["k0"])
+			if n := o.Calls("k0"); n != calls+1 {
+				t.Errorf("Get(k0) after a too-large SET ran the Getter %d times, want 1", n-calls)
+			}
+		})
 	}
 }
 

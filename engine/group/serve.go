@@ -70,7 +70,8 @@ func (g *Group) ServeGetMany(ctx context.Context, in *pb.GetManyRequest) *pb.Get
 const maxBatchLoads = 32
 
 // ServeWrite applies a peer's write: one this node owns (SET, DELETE, INCR),
-// or an invalidation (DROP, FLUSH) of the copies it holds.
+// an invalidation (DROP, FLUSH) of the copies it holds, or a hand-off (FILL)
+// of a value it now owns, kept only if it holds none (see Handoff).
 func (g *Group) ServeWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteResponse {
 	switch in.GetOp() {
 	case pb.WriteRequest_OP_DROP:
@@ -79,6 +80,8 @@ func (g *Group) ServeWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteRe
 	case pb.WriteRequest_OP_FLUSH:
 		g.Flush()
 		return &pb.WriteResponse{}
+	case pb.WriteRequest_OP_FILL:
+		return &pb.WriteResponse{Applied: g.fill(in)}
 	}
 	return g.applyWrite(ctx, in)
 }

@@ -141,6 +141,9 @@ func (g *Group) applyWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteRe
 // before they change the main cache.
 func (g *Group) fenceKey(key string) {
 	g.fences.write(key)
+	// Marked before the write changes the main cache, so that a hand-off
+	// FILL or peek that sees no mark is overwritten by the write (see fill).
+	g.recentWrites.mark(key, g.cfg.Now())
 	g.localLoads.Forget(key)
 	g.hotCache.remove(key)
 	g.negCache.remove(key)
@@ -297,13 +300,29 @@ const sharedMargin = time.Second
 // parallel, waiting at most InvalidateTimeout, if any of them may hold one.
 // It is best effort: a node that misses the message serves its copy until
 // the copy's HotTTL ends.
+//
+// While a ring change is recent, the key's previous owner is told too, even
+// if no peer fetched the key: it may still hold the old value in its main
+// cache, and this node would otherwise get it back by a hand-off peek.
 func (g *Group) invalidatePeers(ctx context.Context, key string) {
-	if g.peers.Load() == nil || !g.shared.mayBeShared(key, g.cfg.Now()) {
+	p := g.peers.Load()
+	if p == nil {
+		return
+	}
+	var peers []PeerGetter
+	if g.shared.mayBeShared(key, g.cfg.Now()) {
+		peers = (*p).Peers()
+	} else if hp, ok := (*p).(HandoffPicker); ok {
+		if prev, ok := hp.PreviousOwner(key); ok {
+			peers = []PeerGetter{prev}
+		}
+	}
+	if len(peers) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.InvalidateTimeout)
 	defer cancel()
-	for _, err := range g.broadcast(ctx, &pb.WriteRequest{Group: g.name, Key: key, Op: pb.WriteRequest_OP_DROP}) {
+	for _, err := range g.sendAll(ctx, peers, &pb.WriteRequest{Group: g.name, Key: key, Op: pb.WriteRequest_OP_DROP}) {
 		if err != nil {
 			g.Stats.Invalidations.Add(1)
 			g.cfg.Logger.Debug("invalidation not delivered", "group", g.name, "err", err)
@@ -318,7 +337,11 @@ func (g *Group) broadcast(ctx context.Context, in *pb.WriteRequest) []error {
 	if p == nil {
 		return nil
 	}
-	peers := (*p).Peers()
+	return g.sendAll(ctx, (*p).Peers(), in)
+}
+
+// sendAll sends in to peers, in parallel, and returns each peer's error.
+func (g *Group) sendAll(ctx context.Context, peers []PeerGetter, in *pb.WriteRequest) []error {
 	errs := make([]error, len(peers))
 	var wg sync.WaitGroup
 	for i, peer := range peers {

@@ -27,6 +27,12 @@ type Cache struct {
 	// time.Now. Tests inject a fake clock here.
 	Now func() time.Time
 
+	// EntryOverhead is charged against the budget for each entry on top of
+	// len(key)+value.Len(): the memory the entry's bookkeeping costs. With
+	// small values that cost dominates, and a budget that ignored it would
+	// be overrun several times over. Set it before the first Add.
+	EntryOverhead int64
+
 	maxBytes int64
 	nbytes   int64
 	ll       *list.List
@@ -50,10 +56,14 @@ func (c *Cache) expired(e *entry) bool {
 	return !e.expire.IsZero() && e.expiredAt(c.now())
 }
 
-func (e *entry) size() int64 { return int64(len(e.key) + e.value.Len()) }
+// size is what e is charged against the budget.
+func (c *Cache) size(e *entry) int64 {
+	return c.EntryOverhead + int64(len(e.key)+e.value.Len())
+}
 
 // New returns an empty cache that holds at most maxBytes bytes, counting
-// len(key)+value.Len() for each entry; maxBytes == 0 means no limit.
+// EntryOverhead+len(key)+value.Len() for each entry; maxBytes == 0 means no
+// limit.
 // onEvicted may be nil.
 func New(maxBytes int64, onEvicted func(key string, value Value)) *Cache {
 	return &Cache{
@@ -84,7 +94,7 @@ func (c *Cache) Add(key string, value Value) {
 // stored, and any previous value for key is dropped, so the cache never
 // empties itself to make room for something that cannot fit.
 func (c *Cache) AddWithExpiry(key string, value Value, expire time.Time) {
-	if c.maxBytes > 0 && int64(len(key)+value.Len()) > c.maxBytes {
+	if c.maxBytes > 0 && c.EntryOverhead+int64(len(key)+value.Len()) > c.maxBytes {
 		c.Remove(key)
 		return
 	}
@@ -97,7 +107,7 @@ func (c *Cache) AddWithExpiry(key string, value Value, expire time.Time) {
 	} else {
 		e := &entry{key: key, value: value, expire: expire}
 		c.items[key] = c.ll.PushFront(e)
-		c.nbytes += e.size()
+		c.nbytes += c.size(e)
 	}
 	for c.maxBytes > 0 && c.nbytes > c.maxBytes {
 		c.RemoveOldest()
@@ -164,6 +174,19 @@ func (c *Cache) Sweep(n int) int {
 	return evicted
 }
 
+// Walk calls fn for each entry, from the most to the least recently used,
+// until fn returns false. It changes no entry's position and reclaims no
+// expired entry: fn sees expired entries too, with their expiry. fn must not
+// change the cache.
+func (c *Cache) Walk(fn func(key string, value Value, expire time.Time) bool) {
+	for el := c.ll.Front(); el != nil; el = el.Next() {
+		e := el.Value.(*entry)
+		if !fn(e.key, e.value, e.expire) {
+			return
+		}
+	}
+}
+
 // Clear removes every entry without calling OnEvicted.
 func (c *Cache) Clear() {
 	c.ll.Init()
@@ -175,7 +198,7 @@ func (c *Cache) Clear() {
 func (c *Cache) Len() int { return c.ll.Len() }
 
 // Bytes returns the bytes charged against the budget: the sum of
-// len(key)+value.Len() over all entries.
+// EntryOverhead+len(key)+value.Len() over all entries.
 func (c *Cache) Bytes() int64 { return c.nbytes }
 
 func (c *Cache) evict(el *list.Element) {
@@ -188,6 +211,6 @@ func (c *Cache) evict(el *list.Element) {
 func (c *Cache) removeElement(el *list.Element) *entry {
 	e := c.ll.Remove(el).(*entry)
 	delete(c.items, e.key)
-	c.nbytes -= e.size()
+	c.nbytes -= c.size(e)
 	return e
 }

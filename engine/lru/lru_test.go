@@ -916,3 +916,25 @@ func BenchmarkAddUpdate1K(b *testing.B) { benchmarkAdd(b, 1<<10, 1<<10) }
 func BenchmarkAddUpdate1M(b *testing.B) { benchmarkAdd(b, 1<<20, 1<<20) }
 func BenchmarkAddEvict1K(b *testing.B)  { benchmarkAdd(b, 2<<10, 1<<10) }
 func BenchmarkAddEvict1M(b *testing.B)  { benchmarkAdd(b, 2<<20, 1<<20) }
+
+// TestEntryOverhead checks that EntryOverhead is charged once per entry, on
+// add, replace and removal, and counts towards the too-large check.
+func TestEntryOverhead(t *testing.T) {
+	c := New(30, nil)
+	c.EntryOverhead = 10
+	c.Add("a", String("1234"))
+	checkLenBytes(t, c, 1, 15)
+	c.Add("a", String("12"))
+	checkLenBytes(t, c, 1, 13)
+	c.Add("b", String("12"))
+	checkLenBytes(t, c, 2, 26)
+	// A third entry pushes out the oldest: 3 entries would be 39 bytes.
+	c.Add("c", String("12"))
+	checkLenBytes(t, c, 2, 26)
+	checkGet(t, c, "a", "", false)
+	// 21 bytes of key and value fit 30 alone, but not with the overhead.
+	c.Add("d", String(strings.Repeat("x", 20)))
+	checkLenBytes(t, c, 2, 26)
+	c.Remove("b")
+	checkLenBytes(t, c, 1, 13)
+}
