@@ -35,8 +35,10 @@
 // timeout; in larger ones the timer starts at 6 × min
 // (SuspicionMaxTimeoutMult) and shrinks towards min as the other members
 // probe the node too and confirm the suspicion, which takes a few seconds.
-// Expect a crashed node to leave the URL list after about 5 s in a small
-// cluster, and at worst 25 s. Suspect nodes stay in the URL list: dropping
+// Expect a crashed node to leave the URL list after about 6 s in a small
+// cluster (measured on loopback: 5.8 to 6.8 s with 3 and with 5 nodes), and
+// at worst about 25 s. A join or a Leave reaches every member within a few
+// gossip rounds: about 0.3 s on loopback, 0.1 s of it Config.Settle. Suspect nodes stay in the URL list: dropping
 // a node on the first missed probe would move its keys back and forth
 // whenever a packet is lost.
 //

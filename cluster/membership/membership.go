@@ -306,7 +306,9 @@ func (m *Membership) Leave(timeout time.Duration) error {
 
 // Shutdown stops gossip without telling the others, who then detect the
 // node as failed (see the package comment); prefer Leave. OnChange is not
-// called after Shutdown returns. Calls after the first return nil.
+// called after Shutdown returns. A probe that memberlist has in flight is
+// not waited for: it ends by itself within one probe interval (1 s by
+// default). Calls after the first return nil.
 func (m *Membership) Shutdown() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"go.uber.org/goleak"
 )
 
 // fastGossip scales memberlist's LAN timings down ten times, so that
@@ -225,19 +226,80 @@ func TestLeave(t *testing.T) {
 	checkCalls(t, n2)
 }
 
+// TestCrashDetected shuts the last of n nodes down without a leave
+// message, as a crash would, and measures how long the failure detector
+// takes to drop it everywhere. With n > 3 memberlist waits for other
+// members to confirm the suspicion, so both paths are covered.
 func TestCrashDetected(t *testing.T) {
-	n1 := startNode(t, 1)
-	n2 := startNode(t, 2, n1.m.Addr())
-	n3 := startNode(t, 3, n1.m.Addr())
-	converge(t, time.Now(), urls(1, 2, 3), n1, n2, n3)
+	for _, n := range []int{3, 5} {
+		t.Run(strconv.Itoa(n)+" nodes", func(t *testing.T) {
+			crash(t, n, fastGossip, 10*time.Second)
+		})
+	}
+}
+
+// TestCrashDetectedLAN measures the same with memberlist's LAN timings,
+// the production default, to check the bound stated in the package
+// comment.
+func TestCrashDetectedLAN(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about 5 s")
+	}
+	// Registered first, so it runs after the nodes' Shutdown.
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { waitGoroutinesEnd(t, before, 3*time.Second) })
+	crash(t, 3, nil, 30*time.Second)
+}
+
+// waitGoroutinesEnd waits up to limit for every goroutine started since
+// before was taken to end. memberlist.Shutdown does not wait for a probe in flight
+// (probeNode): it ends by itself within one ProbeInterval, which with LAN
+// timings (1 s) is longer than goleak's retries at TestMain (about 0.5 s)
+// but not with fastGossip's 100 ms.
+func waitGoroutinesEnd(t *testing.T, before goleak.Option, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		err := goleak.Find(before)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("goroutines still running %v after Shutdown: %v", limit, err)
+			return
+		}
+	}
+}
+
+func crash(t *testing.T, n int, tune func(*memberlist.Config), limit time.Duration) {
+	nodes := make([]*node, n)
+	all := make([]int, n)
+	for i := range nodes {
+		all[i] = i + 1
+		rec := newRecorder()
+		var join []string
+		if i > 0 {
+			join = []string{nodes[0].m.Addr()}
+		}
+		cfg := nodeConfig(i+1, rec, join...)
+		cfg.Tune = tune
+		nodes[i] = startNodeConfig(t, cfg, rec)
+	}
+	converge(t, time.Now(), urls(all...), nodes...)
 
 	start := time.Now()
-	if err := n3.m.Shutdown(); err != nil { // no leave message: a crash
+	if err := nodes[n-1].m.Shutdown(); err != nil { // no leave message
 		t.Fatalf("Shutdown: %v", err)
 	}
-	t.Logf("crash: failure detector dropped the node in %v", converge(t, start, urls(1, 2), n1, n2))
-	checkCalls(t, n1)
-	checkCalls(t, n2)
+	survivors := nodes[:n-1]
+	for _, nd := range survivors {
+		if err := nd.rec.waitFor(urls(all[:n-1]...), limit); err != nil {
+			t.Fatalf("%s: %v", nd.url, err)
+		}
+	}
+	t.Logf("crash of 1 of %d nodes: failure detector dropped it everywhere in %v", n, time.Since(start))
+	for _, nd := range survivors {
+		checkCalls(t, nd)
+	}
 }
 
 // freePort returns a port of 127.0.0.1 that is free for both TCP and UDP
