@@ -433,3 +433,34 @@ func TestStateString(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartSameName restarts a node under the same name and address, as
+// a process supervisor would, both before and after the others notice the
+// crash: memberlist must accept the new incarnation either way.
+func TestRestartSameName(t *testing.T) {
+	for _, detected := range []bool{false, true} {
+		t.Run("detected="+strconv.FormatBool(detected), func(t *testing.T) {
+			seed := "127.0.0.1:" + strconv.Itoa(freePort(t))
+			rec2 := newRecorder()
+			cfg2 := nodeConfig(2, rec2)
+			cfg2.BindAddr = seed
+			n2 := startNodeConfig(t, cfg2, rec2)
+			n1 := startNode(t, 1, seed)
+			converge(t, time.Now(), urls(1, 2), n1, n2)
+
+			if err := n2.m.Shutdown(); err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			if detected {
+				if err := n1.rec.waitFor(urls(1), 10*time.Second); err != nil {
+					t.Fatalf("survivor: %v", err)
+				}
+			}
+			rec3 := newRecorder()
+			cfg3 := nodeConfig(2, rec3, n1.m.Addr())
+			cfg3.BindAddr = seed
+			again := startNodeConfig(t, cfg3, rec3)
+			converge(t, time.Now(), urls(1, 2), n1, again)
+		})
+	}
+}
