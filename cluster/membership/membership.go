@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,11 +38,13 @@ type Config struct {
 	// Port 0 picks a free port (see Membership.Addr).
 	BindAddr string
 	// AdvertiseAddr is the "host:port" that other members use to reach
-	// this one; empty selects the bound address, or a private IP of this
-	// host when bound to all interfaces. Set it behind NAT.
+	// this one; empty selects the bound address or, when bound to all
+	// interfaces, a private IP of this host (Start fails if it has none).
+	// Set it behind NAT or when the host has only public addresses.
 	AdvertiseAddr string
-	// Join lists seed members as "host:port" (or "host", port 7946). Empty
-	// starts a new cluster of one that others can join.
+	// Join lists seed members as "host:port", or "host" for this node's
+	// gossip port; a name resolving to several addresses tries them all.
+	// Empty starts a new cluster of one that others can join.
 	Join []string
 	// PeerURL is this node's peer HTTP URL, e.g. "http://10.0.0.5:8001",
 	// carried in its gossip metadata; required, at most 512 bytes.
@@ -120,38 +121,14 @@ func splitAddr(addr string) (string, int, error) {
 	return host, int(port), nil
 }
 
-// State is the state of a member as this node sees it.
-type State int
-
-// States of a member. Members lists only alive and suspect ones.
-const (
-	StateAlive   State = State(memberlist.StateAlive)   // answers probes
-	StateSuspect State = State(memberlist.StateSuspect) // missed a probe, may be dead
-	StateDead    State = State(memberlist.StateDead)    // declared dead by the failure detector
-	StateLeft    State = State(memberlist.StateLeft)    // left with Leave
-)
-
-// String returns "alive", "suspect", "dead" or "left".
-func (s State) String() string {
-	switch s {
-	case StateAlive:
-		return "alive"
-	case StateSuspect:
-		return "suspect"
-	case StateDead:
-		return "dead"
-	case StateLeft:
-		return "left"
-	}
-	return "state(" + strconv.Itoa(int(s)) + ")"
-}
-
-// Member is one node of the cluster.
+// Member is one live node of the cluster: alive, or suspected but not yet
+// declared dead. memberlist does not report suspicion to its delegates, and
+// reading a node's state from memberlist.Members races with its updates
+// (memberlist issue #306), so Member has no state field.
 type Member struct {
 	Name    string // unique name (Config.Name)
 	Addr    string // gossip address, "host:port"
 	PeerURL string // peer HTTP URL; empty if the node did not send one
-	State   State  // StateAlive or StateSuspect
 }
 
 // Membership is a running gossip member. It is safe for concurrent use.
@@ -159,6 +136,7 @@ type Membership struct {
 	ml     *memberlist.Memberlist
 	cfg    Config
 	log    *slog.Logger
+	table  *table
 	notify chan struct{} // capacity 1: a membership event since the last OnChange
 	stop   chan struct{} // closed to stop watch and rejoin
 	wg     sync.WaitGroup
@@ -191,6 +169,7 @@ func Start(cfg Config) (*Membership, error) {
 		notify: make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 	}
+	m.table = newTable(m.notify)
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -211,7 +190,7 @@ func Start(cfg Config) (*Membership, error) {
 	}
 	mc.SecretKey = cfg.SecretKey
 	mc.Delegate = metaDelegate(cfg.PeerURL)
-	mc.Events = eventDelegate{m.notify}
+	mc.Events = m.table
 	if cfg.Tune != nil {
 		cfg.Tune(mc)
 	}
@@ -220,7 +199,7 @@ func Start(cfg Config) (*Membership, error) {
 
 	ml, err := memberlist.Create(mc)
 	if err != nil {
-		return nil, fmt.Errorf("membership: start gossip on %s: %w", cfg.BindAddr, err)
+		return nil, fmt.Errorf("membership: start gossip on %s: %w", net.JoinHostPort(mc.BindAddr, strconv.Itoa(mc.BindPort)), err)
 	}
 	m.ml = ml
 	m.log.Info("gossip started", "name", cfg.Name, "addr", m.Addr(), "seeds", cfg.Join)
@@ -236,38 +215,19 @@ func Start(cfg Config) (*Membership, error) {
 // Addr returns the "host:port" at which other members reach this one; use
 // it as a seed for them.
 func (m *Membership) Addr() string {
-	return m.ml.LocalNode().Address()
+	self, _ := m.table.get(m.cfg.Name) // Create added it
+	return self.Addr
 }
 
-// Members returns the alive and suspect members, this node included,
-// sorted by name.
+// Members returns the live members, this node included, sorted by name.
 func (m *Membership) Members() []Member {
-	nodes := m.ml.Members()
-	members := make([]Member, 0, len(nodes))
-	for _, n := range nodes {
-		members = append(members, Member{
-			Name:    n.Name,
-			Addr:    n.Address(),
-			PeerURL: string(n.Meta),
-			State:   State(n.State),
-		})
-	}
-	slices.SortFunc(members, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
-	return members
+	return m.table.members()
 }
 
-// URLs returns the sorted, distinct peer URLs of the alive and suspect
-// members, this node included.
+// URLs returns the sorted, distinct peer URLs of the live members, this
+// node included.
 func (m *Membership) URLs() []string {
-	nodes := m.ml.Members()
-	urls := make([]string, 0, len(nodes))
-	for _, n := range nodes {
-		if len(n.Meta) > 0 {
-			urls = append(urls, string(n.Meta))
-		}
-	}
-	slices.Sort(urls)
-	return slices.Compact(urls)
+	return m.table.urls()
 }
 
 // Changes returns how many distinct peer URL sets have been published to
@@ -278,7 +238,7 @@ func (m *Membership) Changes() uint64 {
 
 // Leave tells the cluster that this node is going away, waits up to timeout
 // for the message to go out (zero waits as long as it takes), then shuts
-// down like Shutdown. The others drop this node as soon as the message
+// down like Shutdown, which see. The others drop this node as soon as the message
 // reaches them instead of waiting for the failure detector. The error
 // reports a timeout; the node is shut down either way. Calls after the
 // first return nil.
@@ -306,9 +266,11 @@ func (m *Membership) Leave(timeout time.Duration) error {
 
 // Shutdown stops gossip without telling the others, who then detect the
 // node as failed (see the package comment); prefer Leave. OnChange is not
-// called after Shutdown returns. A probe that memberlist has in flight is
-// not waited for: it ends by itself within one probe interval (1 s by
-// default). Calls after the first return nil.
+// called after Shutdown returns. Shutdown waits for a join attempt in
+// progress, which takes up to memberlist's TCP timeout (10 s) per seed that
+// does not answer. A probe that memberlist has in flight is not waited for:
+// it ends by itself within one probe interval (1 s by default). Calls after
+// the first return nil.
 func (m *Membership) Shutdown() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -421,19 +383,3 @@ func (d metaDelegate) NotifyMsg([]byte)                           {}
 func (d metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (d metaDelegate) LocalState(join bool) []byte                { return nil }
 func (d metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
-
-// eventDelegate turns memberlist events into a wake-up of watch. memberlist
-// calls it with its node lock held, so it must neither block nor read the
-// members: it only signals.
-type eventDelegate struct{ notify chan<- struct{} }
-
-func (e eventDelegate) NotifyJoin(*memberlist.Node)   { e.signal() }
-func (e eventDelegate) NotifyLeave(*memberlist.Node)  { e.signal() }
-func (e eventDelegate) NotifyUpdate(*memberlist.Node) { e.signal() }
-
-func (e eventDelegate) signal() {
-	select {
-	case e.notify <- struct{}{}:
-	default: // a wake-up is already pending
-	}
-}

@@ -192,7 +192,7 @@ func TestJoinConverges(t *testing.T) {
 		t.Fatalf("Members() = %v, want 4", members)
 	}
 	for i, mb := range members {
-		want := Member{Name: "node" + strconv.Itoa(i+1), PeerURL: peerURL(i + 1), State: StateAlive, Addr: mb.Addr}
+		want := Member{Name: "node" + strconv.Itoa(i+1), PeerURL: peerURL(i + 1), Addr: mb.Addr}
 		if mb != want {
 			t.Errorf("Members()[%d] = %+v, want %+v", i, mb, want)
 		}
@@ -423,14 +423,6 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want error %v", err, tt.wantErr)
 			}
 		})
-	}
-}
-
-func TestStateString(t *testing.T) {
-	for s, want := range map[State]string{StateAlive: "alive", StateSuspect: "suspect", StateDead: "dead", StateLeft: "left", 9: "state(9)"} {
-		if got := s.String(); got != want {
-			t.Errorf("State(%d).String() = %q, want %q", int(s), got, want)
-		}
 	}
 }
 
