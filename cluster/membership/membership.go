@@ -326,7 +326,8 @@ func (m *Membership) watch() {
 		// Drain the event that may have come in while settling before
 		// reading the members, not after: an event that lands between the
 		// read and the drain would otherwise be dropped, and its change
-		// published only with the next event, maybe never.
+		// published only with the next event, maybe never. An event sent
+		// while OnChange runs is such a one (TestWatchCoalesces).
 		select {
 		case <-m.notify:
 		default:
