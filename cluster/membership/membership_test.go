@@ -233,7 +233,7 @@ func TestLeave(t *testing.T) {
 func TestCrashDetected(t *testing.T) {
 	for _, n := range []int{3, 5} {
 		t.Run(strconv.Itoa(n)+" nodes", func(t *testing.T) {
-			crash(t, n, fastGossip, 10*time.Second)
+			crash(t, n, "fast", fastGossip, 10*time.Second)
 		})
 	}
 }
@@ -248,7 +248,7 @@ func TestCrashDetectedLAN(t *testing.T) {
 	// Registered first, so it runs after the nodes' Shutdown.
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { waitGoroutinesEnd(t, before, 3*time.Second) })
-	crash(t, 3, nil, 30*time.Second)
+	crash(t, 3, "LAN", nil, 30*time.Second)
 }
 
 // waitGoroutinesEnd waits up to limit for every goroutine started since
@@ -270,7 +270,7 @@ func waitGoroutinesEnd(t *testing.T, before goleak.Option, limit time.Duration) 
 	}
 }
 
-func crash(t *testing.T, n int, tune func(*memberlist.Config), limit time.Duration) {
+func crash(t *testing.T, n int, timings string, tune func(*memberlist.Config), limit time.Duration) {
 	nodes := make([]*node, n)
 	all := make([]int, n)
 	for i := range nodes {
@@ -296,7 +296,7 @@ func crash(t *testing.T, n int, tune func(*memberlist.Config), limit time.Durati
 			t.Fatalf("%s: %v", nd.url, err)
 		}
 	}
-	t.Logf("crash of 1 of %d nodes: failure detector dropped it everywhere in %v", n, time.Since(start))
+	t.Logf("crash of 1 of %d nodes, %s timings: failure detector dropped it everywhere in %v", n, timings, time.Since(start))
 	for _, nd := range survivors {
 		checkCalls(t, nd)
 	}
