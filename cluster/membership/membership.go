@@ -33,11 +33,11 @@ type Config struct {
 	// among live members; empty selects PeerURL, which is unique by
 	// construction since it identifies the node in the ring.
 	Name string
-	// BindAddr is the "host:port" on which gossip listens, over both UDP
-	// and TCP; empty selects ":7946", and an empty host all interfaces.
+	// BindAddr is the "ip:port" on which gossip listens, over both UDP
+	// and TCP; empty selects ":7946", and an empty IP all interfaces.
 	// Port 0 picks a free port (see Membership.Addr).
 	BindAddr string
-	// AdvertiseAddr is the "host:port" that other members use to reach
+	// AdvertiseAddr is the "ip:port" that other members use to reach
 	// this one; empty selects the bound address or, when bound to all
 	// interfaces, a private IP of this host (Start fails if it has none).
 	// Set it behind NAT or when the host has only public addresses.
@@ -88,12 +88,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("membership: PeerURL is %d bytes, more than %d", len(c.PeerURL), memberlist.MetaMaxSize)
 	}
 	if c.BindAddr != "" {
-		if _, _, err := splitAddr(c.BindAddr); err != nil {
+		if err := checkIPAddr(c.BindAddr, true); err != nil {
 			return fmt.Errorf("membership: BindAddr: %w", err)
 		}
 	}
 	if c.AdvertiseAddr != "" {
-		if _, _, err := splitAddr(c.AdvertiseAddr); err != nil {
+		if err := checkIPAddr(c.AdvertiseAddr, false); err != nil {
 			return fmt.Errorf("membership: AdvertiseAddr: %w", err)
 		}
 	}
@@ -104,6 +104,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Settle < 0 || c.JoinBackoff < 0 {
 		return errors.New("membership: negative Settle or JoinBackoff")
+	}
+	return nil
+}
+
+// checkIPAddr checks that addr is "ip:port", as memberlist needs, or
+// ":port" if emptyHost.
+func checkIPAddr(addr string, emptyHost bool) error {
+	host, _, err := splitAddr(addr)
+	if err != nil {
+		return err
+	}
+	if (host != "" || !emptyHost) && net.ParseIP(host) == nil {
+		return fmt.Errorf("host of %q is not an IP address", addr)
 	}
 	return nil
 }
@@ -212,8 +225,8 @@ func Start(cfg Config) (*Membership, error) {
 	return m, nil
 }
 
-// Addr returns the "host:port" at which other members reach this one; use
-// it as a seed for them.
+// Addr returns the "ip:port" at which other members reach this one, to use
+// as a seed for them; it is empty after Leave.
 func (m *Membership) Addr() string {
 	self, _ := m.table.get(m.cfg.Name) // Create added it
 	return self.Addr
@@ -238,7 +251,7 @@ func (m *Membership) Changes() uint64 {
 
 // Leave tells the cluster that this node is going away, waits up to timeout
 // for the message to go out (zero waits as long as it takes), then shuts
-// down like Shutdown, which see. The others drop this node as soon as the message
+// down as Shutdown does. The others drop this node as soon as the message
 // reaches them instead of waiting for the failure detector. The error
 // reports a timeout; the node is shut down either way. Calls after the
 // first return nil.

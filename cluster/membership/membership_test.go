@@ -213,6 +213,9 @@ func TestLeave(t *testing.T) {
 		t.Fatalf("Leave: %v", err)
 	}
 	t.Logf("leave: others dropped the node in %v", converge(t, start, urls(1, 2), n1, n2))
+	if got := n3.m.Addr(); got != "" {
+		t.Errorf("Addr() after Leave = %q, want empty", got)
+	}
 	if err := n3.m.Leave(time.Second); err != nil {
 		t.Errorf("second Leave = %v, want nil", err)
 	}
@@ -412,6 +415,9 @@ func TestConfigValidate(t *testing.T) {
 		{name: "PeerURL too long", cfg: Config{PeerURL: "http://a/" + string(make([]byte, 510))}, wantErr: true},
 		{name: "BindAddr without port", cfg: Config{PeerURL: "http://a:1", BindAddr: "0.0.0.0"}, wantErr: true},
 		{name: "BindAddr bad port", cfg: Config{PeerURL: "http://a:1", BindAddr: "0.0.0.0:99999"}, wantErr: true},
+		{name: "BindAddr host name", cfg: Config{PeerURL: "http://a:1", BindAddr: "localhost:7946"}, wantErr: true},
+		{name: "AdvertiseAddr host name", cfg: Config{PeerURL: "http://a:1", AdvertiseAddr: "rcache-0:7946"}, wantErr: true},
+		{name: "AdvertiseAddr empty host", cfg: Config{PeerURL: "http://a:1", AdvertiseAddr: ":7946"}, wantErr: true},
 		{name: "AdvertiseAddr without port", cfg: Config{PeerURL: "http://a:1", AdvertiseAddr: "10.0.0.5"}, wantErr: true},
 		{name: "key of 10 bytes", cfg: Config{PeerURL: "http://a:1", SecretKey: make([]byte, 10)}, wantErr: true},
 		{name: "negative Settle", cfg: Config{PeerURL: "http://a:1", Settle: -1}, wantErr: true},
