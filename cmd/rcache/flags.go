@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/rcache/rcache/config"
 )
@@ -28,7 +31,29 @@ type options struct {
 	protectedMode bool
 	peerSecret    string
 
+	// Membership: at most one of peers, gossip (join/gossipAddr) and
+	// peersDNS.
+	join            []string
+	gossipAddr      string
+	gossipAdvertise string
+	gossipKey       []byte // decoded; also from $RCACHE_GOSSIP_KEY (see resolve)
+	peersDNS        string // "name:port"
+	handoffKeys     int
+
+	metricsAddr string // "" : /metrics and the status page on the peer port
+
+	tls tlsOptions
+
+	idleTimeout time.Duration
+
 	set map[string]bool // the flags given on the command line, by name
+}
+
+// tlsOptions are the --tls-* flags: one certificate for both ports.
+type tlsOptions struct {
+	cert, key  string // PEM files; both or neither
+	ca         string // PEM file of the CA that signs peers' (and clients') certificates
+	authClient bool   // RESP clients must present a certificate signed by ca
 }
 
 // flagGroup is one --group NAME=SOURCE.
@@ -87,7 +112,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		fmt.Fprint(out, usageSources)
 	}
 	o := &options{set: make(map[string]bool)}
-	var peers, maxMemory, logLevel string
+	var peers, maxMemory, logLevel, join, gossipKey string
 	var groups []string
 	fs.StringVar(&o.config, "config", "", "read settings and groups from the YAML `file`; flags given override it")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:6380", "`host:port` for Redis clients")
@@ -104,6 +129,18 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.IntVar(&o.maxClients, "maxclients", 0, "most client `connections` open at once (0: 10000)")
 	fs.BoolVar(&o.protectedMode, "protected-mode", true, "without --requirepass, accept clients only from loopback (--protected-mode=false to allow all)")
 	fs.StringVar(&o.peerSecret, "peer-secret", "", "shared `secret` that peers must present (default: $RCACHE_PEER_SECRET; empty: peers are not authenticated)")
+	fs.StringVar(&join, "join", "", "join a gossip cluster through these comma-separated `host:port` seeds (any live members)")
+	fs.StringVar(&o.gossipAddr, "gossip-addr", "", "`ip:port` for gossip membership (default 0.0.0.0:7946 when --join is given)")
+	fs.StringVar(&o.gossipAdvertise, "gossip-advertise", "", "`ip:port` other members reach this node's gossip at (default: --gossip-addr)")
+	fs.StringVar(&gossipKey, "gossip-key", "", "base64 `key` of 16, 24 or 32 bytes that encrypts gossip (default: $RCACHE_GOSSIP_KEY; empty: unencrypted)")
+	fs.StringVar(&o.peersDNS, "peers-dns", "", "find peers by resolving this `name:port` every 5 s (e.g. a Kubernetes headless Service)")
+	fs.IntVar(&o.handoffKeys, "handoff-keys", 10000, "at shutdown, push at most this many of each group's hottest `entries` to their new owners (0: none)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "`host:port` for /metrics and the status page (default: on --peer-addr)")
+	fs.StringVar(&o.tls.cert, "tls-cert", "", "serve clients and peers over TLS with this PEM certificate `file` (with --tls-key)")
+	fs.StringVar(&o.tls.key, "tls-key", "", "PEM private key `file` of --tls-cert")
+	fs.StringVar(&o.tls.ca, "tls-ca", "", "PEM `file` of the CA that signs peers' certificates (and clients' with --tls-auth-clients)")
+	fs.BoolVar(&o.tls.authClient, "tls-auth-clients", false, "require Redis clients to present a certificate signed by --tls-ca")
+	fs.DurationVar(&o.idleTimeout, "timeout", 0, "close a client connection idle for this `duration` (0: never), like Redis's timeout")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -139,6 +176,23 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		}
 		o.peers = append(o.peers, p)
 	}
+	if err := o.parseMembership(join, gossipKey); err != nil {
+		return nil, err
+	}
+	if err := o.tls.check(); err != nil {
+		return nil, err
+	}
+	if o.handoffKeys < 0 {
+		return nil, fmt.Errorf("--handoff-keys: negative count %d", o.handoffKeys)
+	}
+	if o.idleTimeout < 0 {
+		return nil, fmt.Errorf("--timeout: negative duration %s", o.idleTimeout)
+	}
+	if o.metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(o.metricsAddr); err != nil {
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+	}
 	seen := make(map[string]bool)
 	for _, s := range groups {
 		name, source, ok := strings.Cut(s, "=")
@@ -160,4 +214,91 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		o.groups = append(o.groups, flagGroup{name: name, origin: orig})
 	}
 	return o, nil
+}
+
+// parseMembership checks the membership flags: gossip, DNS discovery and a
+// static --peers list exclude one another.
+func (o *options) parseMembership(join, gossipKey string) error {
+	for _, j := range strings.Split(join, ",") {
+		if j = strings.TrimSpace(j); j == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(j); err != nil {
+			return fmt.Errorf("--join: %w", err)
+		}
+		o.join = append(o.join, j)
+	}
+	gossip := len(o.join) > 0 || o.gossipAddr != ""
+	var ways []string
+	if len(o.peers) > 0 {
+		ways = append(ways, "--peers")
+	}
+	if gossip {
+		ways = append(ways, "--join/--gossip-addr")
+	}
+	if o.peersDNS != "" {
+		ways = append(ways, "--peers-dns")
+	}
+	if len(ways) > 1 {
+		return fmt.Errorf("%s: choose one way to find peers", strings.Join(ways, " and "))
+	}
+	if !gossip && (o.gossipAdvertise != "" || gossipKey != "") {
+		return errors.New("--gossip-advertise and --gossip-key need --join or --gossip-addr")
+	}
+	for flag, addr := range map[string]string{"--gossip-addr": o.gossipAddr, "--gossip-advertise": o.gossipAdvertise} {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("%s: %w", flag, err)
+		}
+	}
+	if gossip && o.gossipAddr == "" {
+		o.gossipAddr = "0.0.0.0:7946"
+	}
+	if o.peersDNS != "" {
+		host, port, err := net.SplitHostPort(o.peersDNS)
+		if err == nil && (host == "" || port == "") {
+			err = errors.New("want name:port")
+		}
+		if err != nil {
+			return fmt.Errorf("--peers-dns: %w", err)
+		}
+	}
+	if gossipKey != "" {
+		key, err := decodeGossipKey(gossipKey)
+		if err != nil {
+			return fmt.Errorf("--gossip-key: %w", err)
+		}
+		o.gossipKey = key
+	}
+	return nil
+}
+
+// decodeGossipKey decodes a base64 gossip encryption key of 16, 24 or 32
+// bytes (AES-128, -192 or -256). Errors never quote the key.
+func decodeGossipKey(s string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, errors.New("not base64")
+	}
+	switch len(key) {
+	case 16, 24, 32:
+		return key, nil
+	}
+	return nil, fmt.Errorf("%d bytes, want 16, 24 or 32", len(key))
+}
+
+// check reports flags given without their partners.
+func (t tlsOptions) check() error {
+	if (t.cert == "") != (t.key == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if t.authClient && t.ca == "" {
+		return errors.New("--tls-auth-clients needs --tls-ca")
+	}
+	if t.cert == "" && (t.ca != "" || t.authClient) {
+		return errors.New("--tls-ca and --tls-auth-clients need --tls-cert and --tls-key")
+	}
+	return nil
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/rcache/rcache/cluster/peerhttp"
 	"github.com/rcache/rcache/config"
 	"github.com/rcache/rcache/engine/group"
+	"github.com/rcache/rcache/metrics"
 	"github.com/rcache/rcache/resp"
 )
 
@@ -75,12 +76,25 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: n.logLevel}))
 
+	if len(n.peers) > 0 && (n.gossipAddr != "" || n.peersDNS != "") {
+		return errors.New("peers are listed (--peers or the config file) and discovered (--join, --gossip-addr or --peers-dns): choose one")
+	}
 	reg := group.NewRegistry()
+	// rs is set before any listener accepts, so before any scrape.
+	var rs *resp.Server
+	mx, err := metrics.New(metrics.Config{
+		Groups: groupMetrics(reg),
+		Logger: log,
+	})
+	if err != nil {
+		return err
+	}
 	def, err := reg.NewGroupWithConfig(group.Config{
 		Name:       config.DefaultGroup,
 		CacheBytes: n.maxMemory,
 		Getter:     group.GetterFunc(noOrigin),
 		Logger:     log,
+		OnLoad:     observeLoad(mx, config.DefaultGroup),
 	})
 	if err != nil {
 		return err
@@ -122,6 +136,7 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 			LoadTimeout:    spec.loadTimeout,
 			MaxOriginCalls: spec.maxOriginCalls,
 			Logger:         log,
+			OnLoad:         observeLoad(mx, spec.name),
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", spec.where, err)
@@ -163,12 +178,24 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		peerLn.Close()
 		return err
 	}
-	pool.Set(peers...)
+	setMembers := func(urls []string) {
+		pool.Set(urls...)
+		mx.ObserveMembership(len(urls))
+	}
+	setMembers(peers)
 	for _, g := range groups {
 		g.RegisterPeers(pool)
 	}
+	fl, err := startFleet(ctx, n, self, setMembers, log)
+	if err != nil {
+		respLn.Close()
+		peerLn.Close()
+		pool.Close()
+		return err
+	}
+	defer fl.leave(log)
 
-	rs, err := resp.New(resp.Config{
+	rs, err = resp.New(resp.Config{
 		Registry:    reg,
 		Default:     def,
 		Cluster:     pool,
@@ -187,6 +214,7 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 	}
 	mux := http.NewServeMux()
 	mux.Handle(peerhttp.DefaultBasePath, pool)
+	mux.Handle("/metrics", mx.Handler())
 	hs := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -199,7 +227,7 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 	go func() { errc <- serveErr("peer server", hs.Serve(peerLn)) }()
 	go func() { errc <- serveErr("resp server", rs.Serve(respLn)) }()
 	log.Info("rcache started", "version", version, "addr", respLn.Addr().String(),
-		"peer_addr", peerLn.Addr().String(), "self", self, "peers", len(peers),
+		"peer_addr", peerLn.Addr().String(), "self", self, "peers", len(peers), "gossip_addr", fl.gossipAddr(),
 		"groups", strings.Join(groupNames(groups), ","), "max_memory", n.maxMemory)
 	if ready != nil {
 		ready(respLn.Addr().String(), peerLn.Addr().String())
@@ -212,6 +240,9 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 	case serveErr = <-errc:
 		log.Error("server stopped", "err", serveErr)
 	}
+	// Leave first: the others stop routing keys here while this node still
+	// answers the requests they sent before they knew.
+	fl.leave(log)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = errors.Join(serveErr, rs.Shutdown(sctx), hs.Shutdown(sctx))

@@ -34,6 +34,17 @@ type node struct {
 	maxMemory   int64
 	logLevel    slog.Level
 	groups      []groupSpec
+
+	// Set on the command line only (see options).
+	join            []string
+	gossipAddr      string
+	gossipAdvertise string
+	gossipKey       []byte // never logged
+	peersDNS        string
+	handoffKeys     int
+	metricsAddr     string
+	tls             tlsOptions
+	idleTimeout     time.Duration
 }
 
 // groupSpec is a group to serve.
@@ -83,10 +94,29 @@ func resolve(o *options, f *config.File, env lookupEnv) (*node, error) {
 		maxClients:  o.maxClients,
 		allowRemote: !o.protectedMode,
 		peerSecret:  o.peerSecret,
+
+		join:            o.join,
+		gossipAddr:      o.gossipAddr,
+		gossipAdvertise: o.gossipAdvertise,
+		gossipKey:       o.gossipKey,
+		peersDNS:        o.peersDNS,
+		handoffKeys:     o.handoffKeys,
+		metricsAddr:     o.metricsAddr,
+		tls:             o.tls,
+		idleTimeout:     o.idleTimeout,
 	}
 	if n.peerSecret == "" {
 		// An environment variable keeps the secret out of ps.
 		n.peerSecret, _ = env("RCACHE_PEER_SECRET")
+	}
+	if n.gossipAddr != "" && n.gossipKey == nil {
+		if s, ok := env("RCACHE_GOSSIP_KEY"); ok && s != "" {
+			key, err := decodeGossipKey(s)
+			if err != nil {
+				return nil, fmt.Errorf("$RCACHE_GOSSIP_KEY: %w", err)
+			}
+			n.gossipKey = key
+		}
 	}
 	if f == nil {
 		f = &config.File{}
