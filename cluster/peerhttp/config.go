@@ -24,6 +24,17 @@ const (
 	// DefaultMaxBodyBytes bounds request and response bodies: a 64 MiB
 	// value plus 64 KiB for the protobuf framing and an error message.
 	DefaultMaxBodyBytes = 64<<20 + 64<<10
+
+	// DefaultBreakerThreshold is how many requests in a row a peer must
+	// fail before its circuit breaker opens.
+	DefaultBreakerThreshold = 3
+
+	// DefaultBreakerCooldown is how long a breaker stays open the first
+	// time; each failed probe doubles it.
+	DefaultBreakerCooldown = time.Second
+
+	// DefaultBreakerMaxCooldown caps the doubling of the cooldown.
+	DefaultBreakerMaxCooldown = 30 * time.Second
 )
 
 // Tuning of the transport New builds when Config.Transport is nil.
@@ -85,6 +96,38 @@ type Config struct {
 	// https: it travels in the clear with http.
 	Secret string
 
+	// BreakerThreshold is how many requests in a row a peer must fail
+	// before its circuit breaker opens; zero selects
+	// DefaultBreakerThreshold, and a negative value turns the breakers
+	// off. A request fails when the peer cannot be reached, does not
+	// answer within Timeout, or answers garbage or a 5xx other than 504.
+	// A 200 never fails, whatever it carries (a key the owner's origin
+	// does not have, an origin error), nor do a 4xx and a 504: the peer
+	// is up and answered. Neither does a request whose caller gave up
+	// first.
+	//
+	// While a breaker is open, requests to its peer fail at once with
+	// ErrPeerUnavailable, and the group loads their keys from its own
+	// origin. Once the cooldown has passed the breaker is half-open: the
+	// next request is sent as a probe (the others keep failing fast), and
+	// its outcome closes the breaker or opens it again for twice the
+	// cooldown. So a peer that hangs costs at most BreakerThreshold
+	// requests of Timeout each, then one probe per cooldown.
+	BreakerThreshold int
+
+	// BreakerCooldown is how long a breaker stays open before its first
+	// probe; zero selects DefaultBreakerCooldown. Each failed probe
+	// doubles it, up to BreakerMaxCooldown; a successful one resets it.
+	BreakerCooldown time.Duration
+
+	// BreakerMaxCooldown caps the cooldown; zero selects
+	// DefaultBreakerMaxCooldown, or BreakerCooldown if that is longer.
+	BreakerMaxCooldown time.Duration
+
+	// Now is the Pool's clock, read by the breakers; nil selects
+	// time.Now. Tests inject a fake one.
+	Now func() time.Time
+
 	// Logger receives the Pool's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -105,6 +148,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("peerhttp: negative MaxBodyBytes %d", c.MaxBodyBytes))
+	}
+	if c.BreakerCooldown < 0 {
+		errs = append(errs, fmt.Errorf("peerhttp: negative BreakerCooldown %v", c.BreakerCooldown))
+	}
+	if c.BreakerMaxCooldown < 0 {
+		errs = append(errs, fmt.Errorf("peerhttp: negative BreakerMaxCooldown %v", c.BreakerMaxCooldown))
 	}
 	if err := validateSecret(c.Secret); err != nil {
 		errs = append(errs, err)
@@ -153,6 +202,22 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	switch {
+	case c.BreakerThreshold == 0:
+		c.BreakerThreshold = DefaultBreakerThreshold
+	case c.BreakerThreshold < 0:
+		c.BreakerThreshold = 0 // off: the breaker only counts
+	}
+	if c.BreakerCooldown == 0 {
+		c.BreakerCooldown = DefaultBreakerCooldown
+	}
+	if c.BreakerMaxCooldown == 0 {
+		c.BreakerMaxCooldown = DefaultBreakerMaxCooldown
+	}
+	c.BreakerMaxCooldown = max(c.BreakerMaxCooldown, c.BreakerCooldown)
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -41,6 +41,13 @@
 // passed before the owner had an answer. The asking node then loads the key
 // from its own origin.
 //
+// # Failures
+//
+// Each peer has a circuit breaker (see Config.BreakerThreshold): a peer
+// that is down or hangs costs a few requests of Config.Timeout each, after
+// which requests to it fail at once with ErrPeerUnavailable until a probe
+// finds it answering again. PeerStatus reports each breaker and counters.
+//
 // A Pool may be mounted on an http.ServeMux under its base path (for
 // example mux.Handle("/_rcache/", pool)), but not behind http.StripPrefix.
 package peerhttp
