@@ -1,6 +1,7 @@
 package peerhttp
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,6 +84,14 @@ type Config struct {
 	// proxy, and ResponseHeaderTimeout set to Timeout.
 	Transport http.RoundTripper
 
+	// TLS configures the client side of https:// peer URLs: RootCAs to
+	// verify the peers' certificates and, for mutual TLS, Certificates
+	// holding this node's client certificate. nil selects the system's
+	// roots and no client certificate. It applies to the transport New
+	// builds, and may not be combined with Transport. The Pool clones it
+	// and never modifies it. The server side is NewServer's.
+	TLS *tls.Config
+
 	// Secret is the shared secret that authenticates peer requests. Empty
 	// means no authentication: the handler answers anyone who can reach
 	// it, which makes it an open proxy to the origin and lets anyone write
@@ -145,6 +154,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("peerhttp: negative Timeout %v", c.Timeout))
+	}
+	if c.TLS != nil && c.Transport != nil {
+		errs = append(errs, errors.New("peerhttp: TLS and Transport are both set; configure TLS on the Transport"))
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("peerhttp: negative MaxBodyBytes %d", c.MaxBodyBytes))
@@ -228,7 +240,7 @@ func (c Config) withDefaults() Config {
 // newTransport returns the transport used when Config.Transport is nil.
 // Peers are few and talked to constantly, so it keeps many idle connections
 // per host; it ignores proxy settings from the environment.
-func newTransport(timeout time.Duration) *http.Transport {
+func newTransport(timeout time.Duration, tlsCfg *tls.Config) *http.Transport {
 	dialer := &net.Dialer{Timeout: min(timeout, maxDialTimeout), KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                  nil,
@@ -241,5 +253,6 @@ func newTransport(timeout time.Duration) *http.Transport {
 		ResponseHeaderTimeout:  timeout,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
+		TLSClientConfig:        tlsCfg.Clone(), // nil stays nil
 	}
 }

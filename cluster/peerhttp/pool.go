@@ -128,7 +128,7 @@ func New(self string, cfg Config) (*Pool, error) {
 	}
 	rt := cfg.Transport
 	if rt == nil {
-		p.transport = newTransport(cfg.Timeout)
+		p.transport = newTransport(cfg.Timeout, cfg.TLS)
 		rt = p.transport
 	}
 	p.client = &http.Client{
