@@ -76,7 +76,9 @@ func TestNewServerSlowloris(t *testing.T) {
 		// A trickling one is cut.
 		c = ln.dial()
 		start := time.Now()
+		wrote := make(chan struct{})
 		go func() {
+			defer close(wrote)
 			_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n")
 			for {
 				if _, err := io.WriteString(c, "X-Slow: 1\r\n"); err != nil {
@@ -88,6 +90,7 @@ func TestNewServerSlowloris(t *testing.T) {
 		_, _ = io.ReadAll(c) // until the server closes
 		cut := time.Since(start)
 		c.Close()
+		<-wrote // its next write fails
 		if cut > peerhttp.ServerReadHeaderTimeout+time.Second {
 			t.Errorf("trickling client cut after %v, want at most %v", cut, peerhttp.ServerReadHeaderTimeout+time.Second)
 		}
