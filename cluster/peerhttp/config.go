@@ -26,6 +26,10 @@ const (
 	// value plus 64 KiB for the protobuf framing and an error message.
 	DefaultMaxBodyBytes = 64<<20 + 64<<10
 
+	// DefaultHandoffWindow is how long after a ring change a node asks a
+	// key's previous owner for it.
+	DefaultHandoffWindow = 30 * time.Second
+
 	// DefaultBreakerThreshold is how many requests in a row a peer must
 	// fail before its circuit breaker opens.
 	DefaultBreakerThreshold = 3
@@ -133,7 +137,15 @@ type Config struct {
 	// DefaultBreakerMaxCooldown, or BreakerCooldown if that is longer.
 	BreakerMaxCooldown time.Duration
 
-	// Now is the Pool's clock, read by the breakers; nil selects
+	// HandoffWindow is how long after a membership change PreviousOwner
+	// names a key's previous owner, so that a node that has just become a
+	// key's owner takes the previous owner's copy instead of calling its
+	// origin; zero selects DefaultHandoffWindow, and a negative value
+	// turns the hand-off off.
+	HandoffWindow time.Duration
+
+	// Now is the Pool's clock, read by the breakers and the hand-off
+	// window; nil selects
 	// time.Now. Tests inject a fake one.
 	Now func() time.Time
 
@@ -214,6 +226,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.HandoffWindow == 0 {
+		c.HandoffWindow = DefaultHandoffWindow
 	}
 	switch {
 	case c.BreakerThreshold == 0:
