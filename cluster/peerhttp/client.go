@@ -37,6 +37,13 @@ const (
 	maxDrain = 4 << 10
 )
 
+// Operations named to Config.Observe.
+const (
+	opGet     = "get"
+	opGetMany = "getmany"
+	opWrite   = "write"
+)
+
 // peer is a client for one member of the cluster; it implements
 // group.PeerGetter. A returned error means the request failed in transport:
 // the member could not be reached, did not answer in time, or answered
@@ -69,7 +76,7 @@ func (c *peer) Get(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, err
 		query = "peek=1"
 	}
 	out := new(pb.GetResponse)
-	if err := c.do(ctx, http.MethodGet, in.GetGroup(), in.GetKey(), true, query, nil, out); err != nil {
+	if err := c.do(ctx, opGet, http.MethodGet, in.GetGroup(), in.GetKey(), true, query, nil, out); err != nil {
 		return nil, fmt.Errorf("peerhttp: get %q from %s: %w", in.GetKey(), c.base, err)
 	}
 	return out, nil
@@ -88,7 +95,7 @@ func (c *peer) GetMany(ctx context.Context, in *pb.GetManyRequest) (*pb.GetManyR
 	if err != nil {
 		err = fmt.Errorf("encode request: %w", err)
 	} else {
-		err = c.do(ctx, http.MethodPost, in.GetGroup(), "", false, "", body, out)
+		err = c.do(ctx, opGetMany, http.MethodPost, in.GetGroup(), "", false, "", body, out)
 	}
 	if err == nil && len(out.GetResults()) != len(in.GetKeys()) {
 		err = fmt.Errorf("%d results for %d keys", len(out.GetResults()), len(in.GetKeys()))
@@ -107,7 +114,7 @@ func (c *peer) Write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteRespons
 	if err != nil {
 		err = fmt.Errorf("encode request: %w", err)
 	} else {
-		err = c.do(ctx, http.MethodPost, in.GetGroup(), in.GetKey(), true, "", body, out)
+		err = c.do(ctx, opWrite, http.MethodPost, in.GetGroup(), in.GetKey(), true, "", body, out)
 	}
 	if err != nil {
 		op := strings.ToLower(strings.TrimPrefix(in.GetOp().String(), "OP_"))
@@ -118,7 +125,7 @@ func (c *peer) Write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteRespons
 
 // do sends one request to {base}{group}[/{key}][?query], unless the
 // peer's breaker is open, and decodes the answer into out.
-func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, query string, body []byte, out proto.Message) error {
+func (c *peer) do(ctx context.Context, op, method, grp, key string, hasKey bool, query string, body []byte, out proto.Message) error {
 	switch {
 	case c.err != nil:
 		return c.err
@@ -128,9 +135,14 @@ func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, que
 		return errors.New("empty key")
 	}
 	now := c.pool.cfg.Now
-	v := c.breaker.allow(now())
+	observe := c.pool.cfg.Observe
+	start := now()
+	v := c.breaker.allow(start)
 	if v == reject {
 		c.rejected.Add(1)
+		if observe != nil {
+			observe(c.base, op, 0, ErrPeerUnavailable)
+		}
 		return ErrPeerUnavailable
 	}
 	c.requests.Add(1)
@@ -138,7 +150,11 @@ func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, que
 	if err != nil {
 		c.errors.Add(1)
 	}
-	if state, changed := c.breaker.done(now(), v, o); changed {
+	end := now()
+	if observe != nil {
+		observe(c.base, op, end.Sub(start), err)
+	}
+	if state, changed := c.breaker.done(end, v, o); changed {
 		switch state {
 		case BreakerOpen:
 			c.pool.cfg.Logger.Warn("peer circuit breaker opened: its keys are loaded locally", "peer", c.base, "err", err)

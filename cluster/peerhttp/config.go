@@ -149,6 +149,14 @@ type Config struct {
 	// time.Now. Tests inject a fake one.
 	Now func() time.Time
 
+	// Observe, if not nil, is called after every request to a peer, with
+	// the peer's base URL, the operation ("get", "getmany" or "write"),
+	// how long it took and its error (nil on success; wrapping
+	// ErrPeerUnavailable, with a zero d, when the breaker refused it
+	// without sending). It runs on the requesting goroutine, so it must
+	// be quick and safe for concurrent use: count, do not block.
+	Observe func(peer, op string, d time.Duration, err error)
+
 	// Logger receives the Pool's log lines; nil discards them.
 	Logger *slog.Logger
 }
