@@ -206,9 +206,19 @@ func FuzzRingOrderIndependence(f *testing.F) {
 			for _, n := range slices.Backward(nodes) {
 				backward.Add(n)
 			}
+			// Rotated, one node per Add call, with each node added twice.
+			rotated := ring.New(8, fn)
+			for i := range nodes {
+				n := nodes[(i+len(key))%len(nodes)]
+				rotated.Add(n)
+				rotated.Add(n)
+			}
 			got, want := backward.Get(key), forward.Get(key)
 			if got != want {
 				t.Errorf("Get(%q) = %q after adding %q in reverse, want %q", key, got, nodes, want)
+			}
+			if got := rotated.Get(key); got != want {
+				t.Errorf("Get(%q) = %q after adding %q rotated by %d, want %q", key, got, nodes, len(key), want)
 			}
 			if !slices.Contains(nodes, got) {
 				t.Errorf("Get(%q) = %q, want one of %q", key, got, nodes)
