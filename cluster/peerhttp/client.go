@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rcache/rcache/pb"
@@ -36,19 +37,32 @@ const (
 	maxDrain = 4 << 10
 )
 
+// Operations named to Config.Observe.
+const (
+	opGet     = "get"
+	opGetMany = "getmany"
+	opWrite   = "write"
+)
+
 // peer is a client for one member of the cluster; it implements
 // group.PeerGetter. A returned error means the request failed in transport:
 // the member could not be reached, did not answer in time, or answered
 // something other than a 200 with a protobuf body. A peer is safe for
 // concurrent use.
 type peer struct {
-	pool *Pool
-	base string // the member's base URL, as given to Set
-	err  error  // why base is not usable; every request fails with it
+	pool    *Pool
+	base    string // the member's base URL, as given to Set
+	err     error  // why base is not usable; every request fails with it
+	breaker *breaker
+
+	requests atomic.Int64 // requests sent (not those the breaker refused)
+	errors   atomic.Int64 // requests sent that failed, for any reason
+	rejected atomic.Int64 // requests the open breaker failed without sending
 }
 
 func (p *Pool) newPeer(base string) *peer {
-	c := &peer{pool: p, base: base}
+	cfg := &p.cfg
+	c := &peer{pool: p, base: base, breaker: newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown, cfg.BreakerMaxCooldown)}
 	if _, err := parsePeerURL(base); err != nil {
 		c.err = err
 	}
@@ -62,7 +76,7 @@ func (c *peer) Get(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, err
 		query = "peek=1"
 	}
 	out := new(pb.GetResponse)
-	if err := c.do(ctx, http.MethodGet, in.GetGroup(), in.GetKey(), true, query, nil, out); err != nil {
+	if err := c.do(ctx, opGet, http.MethodGet, in.GetGroup(), in.GetKey(), true, query, nil, out); err != nil {
 		return nil, fmt.Errorf("peerhttp: get %q from %s: %w", in.GetKey(), c.base, err)
 	}
 	return out, nil
@@ -81,7 +95,7 @@ func (c *peer) GetMany(ctx context.Context, in *pb.GetManyRequest) (*pb.GetManyR
 	if err != nil {
 		err = fmt.Errorf("encode request: %w", err)
 	} else {
-		err = c.do(ctx, http.MethodPost, in.GetGroup(), "", false, "", body, out)
+		err = c.do(ctx, opGetMany, http.MethodPost, in.GetGroup(), "", false, "", body, out)
 	}
 	if err == nil && len(out.GetResults()) != len(in.GetKeys()) {
 		err = fmt.Errorf("%d results for %d keys", len(out.GetResults()), len(in.GetKeys()))
@@ -100,7 +114,7 @@ func (c *peer) Write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteRespons
 	if err != nil {
 		err = fmt.Errorf("encode request: %w", err)
 	} else {
-		err = c.do(ctx, http.MethodPost, in.GetGroup(), in.GetKey(), true, "", body, out)
+		err = c.do(ctx, opWrite, http.MethodPost, in.GetGroup(), in.GetKey(), true, "", body, out)
 	}
 	if err != nil {
 		op := strings.ToLower(strings.TrimPrefix(in.GetOp().String(), "OP_"))
@@ -109,9 +123,9 @@ func (c *peer) Write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteRespons
 	return out, nil
 }
 
-// do sends one request to {base}{group}[/{key}][?query] under a context
-// bounded by Config.Timeout, and decodes the answer into out.
-func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, query string, body []byte, out proto.Message) error {
+// do sends one request to {base}{group}[/{key}][?query], unless the
+// peer's breaker is open, and decodes the answer into out.
+func (c *peer) do(ctx context.Context, op, method, grp, key string, hasKey bool, query string, body []byte, out proto.Message) error {
 	switch {
 	case c.err != nil:
 		return c.err
@@ -120,8 +134,56 @@ func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, que
 	case hasKey && key == "":
 		return errors.New("empty key")
 	}
+	now := c.pool.cfg.Now
+	observe := c.pool.cfg.Observe
+	start := now()
+	v := c.breaker.allow(start)
+	if v == reject {
+		c.rejected.Add(1)
+		if observe != nil {
+			observe(c.base, op, 0, ErrPeerUnavailable)
+		}
+		return ErrPeerUnavailable
+	}
+	c.requests.Add(1)
+	o, err := c.send(ctx, method, grp, key, hasKey, query, body, out)
+	if err != nil {
+		c.errors.Add(1)
+	}
+	end := now()
+	if observe != nil {
+		observe(c.base, op, end.Sub(start), err)
+	}
+	if state, changed := c.breaker.done(end, v, o); changed {
+		switch state {
+		case BreakerOpen:
+			c.pool.cfg.Logger.Warn("peer circuit breaker opened: its keys are loaded locally", "peer", c.base, "err", err)
+		case BreakerClosed:
+			c.pool.cfg.Logger.Info("peer circuit breaker closed", "peer", c.base)
+		}
+	}
+	return err
+}
+
+// send sends one request under a context bounded by Config.Timeout,
+// decodes the answer into out, and says what the outcome tells about the
+// peer's health.
+func (c *peer) send(ctx context.Context, method, grp, key string, hasKey bool, query string, body []byte, out proto.Message) (outcome, error) {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.pool.cfg.Timeout)
 	defer cancel()
+	// health classifies a failed request: the peer is not to blame when
+	// the caller gave up first, nor when it answered on purpose.
+	health := func(err error) outcome {
+		var se *statusError
+		switch {
+		case parent.Err() != nil:
+			return abandoned
+		case errors.As(err, &se) && (se.code/100 == 4 || se.code == http.StatusGatewayTimeout):
+			return succeeded
+		}
+		return failed
+	}
 
 	var rd io.Reader
 	if method == http.MethodPost {
@@ -129,7 +191,7 @@ func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, que
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base, rd)
 	if err != nil {
-		return err
+		return abandoned, err
 	}
 	// Path is what the server will decode and RawPath what goes on the
 	// wire; RawPath is a valid encoding of Path, so the client sends it
@@ -160,7 +222,7 @@ func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, que
 		if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return err
+		return health(err), err
 	}
 	defer func() {
 		// Drain a little of what is left so that the connection can be
@@ -168,7 +230,21 @@ func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, que
 		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxDrain))
 		_ = res.Body.Close()
 	}()
-	return readResponse(res, c.pool.cfg.MaxBodyBytes, out)
+	if err := readResponse(res, c.pool.cfg.MaxBodyBytes, out); err != nil {
+		return health(err), err
+	}
+	return succeeded, nil
+}
+
+// statusError is the error of an answer other than 200.
+type statusError struct {
+	code   int
+	status string // e.g. "404 Not Found"
+	msg    []byte // the start of the body
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("status %s: %q", e.status, e.msg)
 }
 
 // readResponse checks that res is a 200 with a protobuf body of at most
@@ -176,7 +252,7 @@ func (c *peer) do(ctx context.Context, method, grp, key string, hasKey bool, que
 func readResponse(res *http.Response, limit int64, out proto.Message) error {
 	if res.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
-		return fmt.Errorf("status %s: %q", res.Status, bytes.TrimSpace(msg))
+		return &statusError{code: res.StatusCode, status: res.Status, msg: bytes.TrimSpace(msg)}
 	}
 	if ct := res.Header.Get(headerContentType); !isProtobuf(ct) {
 		return fmt.Errorf("unexpected Content-Type %q", ct)

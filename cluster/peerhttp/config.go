@@ -1,6 +1,7 @@
 package peerhttp
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,21 @@ const (
 	// DefaultMaxBodyBytes bounds request and response bodies: a 64 MiB
 	// value plus 64 KiB for the protobuf framing and an error message.
 	DefaultMaxBodyBytes = 64<<20 + 64<<10
+
+	// DefaultHandoffWindow is how long after a ring change a node asks a
+	// key's previous owner for it.
+	DefaultHandoffWindow = 30 * time.Second
+
+	// DefaultBreakerThreshold is how many requests in a row a peer must
+	// fail before its circuit breaker opens.
+	DefaultBreakerThreshold = 3
+
+	// DefaultBreakerCooldown is how long a breaker stays open the first
+	// time; each failed probe doubles it.
+	DefaultBreakerCooldown = time.Second
+
+	// DefaultBreakerMaxCooldown caps the doubling of the cooldown.
+	DefaultBreakerMaxCooldown = 30 * time.Second
 )
 
 // Tuning of the transport New builds when Config.Transport is nil.
@@ -72,6 +88,14 @@ type Config struct {
 	// proxy, and ResponseHeaderTimeout set to Timeout.
 	Transport http.RoundTripper
 
+	// TLS configures the client side of https:// peer URLs: RootCAs to
+	// verify the peers' certificates and, for mutual TLS, Certificates
+	// holding this node's client certificate. nil selects the system's
+	// roots and no client certificate. It applies to the transport New
+	// builds, and may not be combined with Transport. The Pool clones it
+	// and never modifies it. The server side is NewServer's.
+	TLS *tls.Config
+
 	// Secret is the shared secret that authenticates peer requests. Empty
 	// means no authentication: the handler answers anyone who can reach
 	// it, which makes it an open proxy to the origin and lets anyone write
@@ -84,6 +108,54 @@ type Config struct {
 	// The Pool never logs it. Send it only over a trusted network or
 	// https: it travels in the clear with http.
 	Secret string
+
+	// BreakerThreshold is how many requests in a row a peer must fail
+	// before its circuit breaker opens; zero selects
+	// DefaultBreakerThreshold, and a negative value turns the breakers
+	// off. A request fails when the peer cannot be reached, does not
+	// answer within Timeout, or answers garbage or a 5xx other than 504.
+	// A 200 never fails, whatever it carries (a key the owner's origin
+	// does not have, an origin error), nor do a 4xx and a 504: the peer
+	// is up and answered. Neither does a request whose caller gave up
+	// first.
+	//
+	// While a breaker is open, requests to its peer fail at once with
+	// ErrPeerUnavailable, and the group loads their keys from its own
+	// origin. Once the cooldown has passed the breaker is half-open: the
+	// next request is sent as a probe (the others keep failing fast), and
+	// its outcome closes the breaker or opens it again for twice the
+	// cooldown. So a peer that hangs costs at most BreakerThreshold
+	// requests of Timeout each, then one probe per cooldown.
+	BreakerThreshold int
+
+	// BreakerCooldown is how long a breaker stays open before its first
+	// probe; zero selects DefaultBreakerCooldown. Each failed probe
+	// doubles it, up to BreakerMaxCooldown; a successful one resets it.
+	BreakerCooldown time.Duration
+
+	// BreakerMaxCooldown caps the cooldown; zero selects
+	// DefaultBreakerMaxCooldown, or BreakerCooldown if that is longer.
+	BreakerMaxCooldown time.Duration
+
+	// HandoffWindow is how long after a membership change PreviousOwner
+	// names a key's previous owner, so that a node that has just become a
+	// key's owner takes the previous owner's copy instead of calling its
+	// origin; zero selects DefaultHandoffWindow, and a negative value
+	// turns the hand-off off.
+	HandoffWindow time.Duration
+
+	// Now is the Pool's clock, read by the breakers and the hand-off
+	// window; nil selects
+	// time.Now. Tests inject a fake one.
+	Now func() time.Time
+
+	// Observe, if not nil, is called after every request to a peer, with
+	// the peer's base URL, the operation ("get", "getmany" or "write"),
+	// how long it took and its error (nil on success; wrapping
+	// ErrPeerUnavailable, with a zero d, when the breaker refused it
+	// without sending). It runs on the requesting goroutine, so it must
+	// be quick and safe for concurrent use: count, do not block.
+	Observe func(peer, op string, d time.Duration, err error)
 
 	// Logger receives the Pool's log lines; nil discards them.
 	Logger *slog.Logger
@@ -103,8 +175,17 @@ func (c *Config) Validate() error {
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("peerhttp: negative Timeout %v", c.Timeout))
 	}
+	if c.TLS != nil && c.Transport != nil {
+		errs = append(errs, errors.New("peerhttp: TLS and Transport are both set; configure TLS on the Transport"))
+	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("peerhttp: negative MaxBodyBytes %d", c.MaxBodyBytes))
+	}
+	if c.BreakerCooldown < 0 {
+		errs = append(errs, fmt.Errorf("peerhttp: negative BreakerCooldown %v", c.BreakerCooldown))
+	}
+	if c.BreakerMaxCooldown < 0 {
+		errs = append(errs, fmt.Errorf("peerhttp: negative BreakerMaxCooldown %v", c.BreakerMaxCooldown))
 	}
 	if err := validateSecret(c.Secret); err != nil {
 		errs = append(errs, err)
@@ -154,6 +235,25 @@ func (c Config) withDefaults() Config {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.HandoffWindow == 0 {
+		c.HandoffWindow = DefaultHandoffWindow
+	}
+	switch {
+	case c.BreakerThreshold == 0:
+		c.BreakerThreshold = DefaultBreakerThreshold
+	case c.BreakerThreshold < 0:
+		c.BreakerThreshold = 0 // off: the breaker only counts
+	}
+	if c.BreakerCooldown == 0 {
+		c.BreakerCooldown = DefaultBreakerCooldown
+	}
+	if c.BreakerMaxCooldown == 0 {
+		c.BreakerMaxCooldown = DefaultBreakerMaxCooldown
+	}
+	c.BreakerMaxCooldown = max(c.BreakerMaxCooldown, c.BreakerCooldown)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -163,7 +263,7 @@ func (c Config) withDefaults() Config {
 // newTransport returns the transport used when Config.Transport is nil.
 // Peers are few and talked to constantly, so it keeps many idle connections
 // per host; it ignores proxy settings from the environment.
-func newTransport(timeout time.Duration) *http.Transport {
+func newTransport(timeout time.Duration, tlsCfg *tls.Config) *http.Transport {
 	dialer := &net.Dialer{Timeout: min(timeout, maxDialTimeout), KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                  nil,
@@ -176,5 +276,6 @@ func newTransport(timeout time.Duration) *http.Transport {
 		ResponseHeaderTimeout:  timeout,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
+		TLSClientConfig:        tlsCfg.Clone(), // nil stays nil
 	}
 }

@@ -101,3 +101,22 @@ func FuzzParsePath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEscapeSegment checks that escaping a group or key for a path and
+// unescaping it gives back the same bytes, and that the escaped segment
+// holds no "/" and is not a segment a ServeMux would clean away.
+func FuzzEscapeSegment(f *testing.F) {
+	for _, s := range []string{"Tom", "a/b", ".", "..", "...", "%", "%2F", "a b+c", "?#", "\x00\xff", "日本語", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		esc := escapeSegment(s)
+		if strings.Contains(esc, "/") || (s != "" && (esc == "." || esc == "..")) {
+			t.Fatalf("escapeSegment(%q) = %q, not a single clean segment", s, esc)
+		}
+		got, err := url.PathUnescape(esc)
+		if err != nil || got != s {
+			t.Fatalf("PathUnescape(escapeSegment(%q) = %q) = %q, %v; want %q", s, esc, got, err, s)
+		}
+	})
+}

@@ -41,6 +41,13 @@
 // passed before the owner had an answer. The asking node then loads the key
 // from its own origin.
 //
+// # Failures
+//
+// Each peer has a circuit breaker (see Config.BreakerThreshold): a peer
+// that is down or hangs costs a few requests of Config.Timeout each, after
+// which requests to it fail at once with ErrPeerUnavailable until a probe
+// finds it answering again. PeerStatus reports each breaker and counters.
+//
 // A Pool may be mounted on an http.ServeMux under its base path (for
 // example mux.Handle("/_rcache/", pool)), but not behind http.StripPrefix.
 package peerhttp
@@ -54,6 +61,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rcache/rcache/cluster/ring"
 	"github.com/rcache/rcache/engine/group"
@@ -90,9 +98,15 @@ type Pool struct {
 
 	// state is read without locking; mu makes each Set build on the
 	// membership of the one before, so that a peer keeps its client.
-	mu    sync.Mutex // serializes the writers of state (Set)
+	mu    sync.Mutex // serializes the writers of state (Set, Leave) and guards left
 	state atomic.Pointer[membership]
+	left  bool // Leave was called: self stays off the ring
+
+	ringChanges atomic.Int64 // membership changes since New
 }
+
+// A Pool is the group's PeerPicker, with hand-off.
+var _ group.HandoffPicker = (*Pool)(nil)
 
 // membership is one immutable version of the cluster, built by Set.
 type membership struct {
@@ -100,6 +114,11 @@ type membership struct {
 	clients map[string]*peer   // every member but self
 	peers   []group.PeerGetter // the values of clients, sorted by URL
 	members []string           // sorted, self included if Set listed it
+
+	// prev is the ring before the change that made this membership, and
+	// changed the time of that change; prev is nil before the first.
+	prev    *ring.Map
+	changed time.Time
 }
 
 // New returns a Pool for the node whose base URL is self, e.g.
@@ -121,7 +140,7 @@ func New(self string, cfg Config) (*Pool, error) {
 	}
 	rt := cfg.Transport
 	if rt == nil {
-		p.transport = newTransport(cfg.Timeout)
+		p.transport = newTransport(cfg.Timeout, cfg.TLS)
 		rt = p.transport
 	}
 	p.client = &http.Client{
@@ -153,14 +172,25 @@ func (p *Pool) Self() string { return p.self }
 func (p *Pool) Set(peers ...string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.setLocked(peers)
+}
+
+// setLocked installs the membership made of peers, unless it is the
+// current one, which keeps its time of change.
+func (p *Pool) setLocked(peers []string) {
 	old := p.state.Load()
-	m := p.build(peers, old)
-	p.state.Store(m)
-	if slices.Equal(m.members, old.members) {
-		return // already logged
+	if p.left {
+		peers = slices.DeleteFunc(slices.Clone(peers), func(u string) bool { return strings.TrimSuffix(u, "/") == p.self })
 	}
+	m := p.build(peers, old)
+	if slices.Equal(m.members, old.members) {
+		return // nothing changed, and already logged
+	}
+	m.prev, m.changed = old.ring, p.cfg.Now()
+	p.state.Store(m)
+	p.ringChanges.Add(1)
 	p.cfg.Logger.Info("peers set", "self", p.self, "members", len(m.members))
-	if !slices.Contains(m.members, p.self) {
+	if !p.left && !slices.Contains(m.members, p.self) {
 		p.cfg.Logger.Warn("self is not among the peers: this node owns no keys", "self", p.self)
 	}
 	for _, c := range m.clients {
@@ -202,6 +232,48 @@ func (p *Pool) build(urls []string, old *membership) *membership {
 	}
 	return m
 }
+
+// Leave takes this node off its own ring for good, for a node that is
+// shutting down gracefully: from then on PickPeer returns, for every key,
+// the member that owns it once this node is gone, to which the leaving
+// node can push its hot entries (a Write with pb.Op_OP_FILL) before it
+// stops; and Set drops this node from the lists it is given. The other
+// members learn of the departure from their own membership source.
+func (p *Pool) Leave() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.left {
+		return
+	}
+	p.left = true
+	p.setLocked(p.state.Load().members)
+	p.cfg.Logger.Info("left the ring", "self", p.self)
+}
+
+// PreviousOwner returns the client for the member that owned key before
+// the last membership change, when that change happened within
+// Config.HandoffWindow, that member is not the key's current owner nor
+// this node, and it is still a member (a node that left or died has
+// nothing to hand over). It implements group.HandoffPicker.
+func (p *Pool) PreviousOwner(key string) (group.PeerGetter, bool) {
+	m := p.state.Load()
+	if m.prev == nil || p.cfg.HandoffWindow < 0 || p.cfg.Now().Sub(m.changed) > p.cfg.HandoffWindow {
+		return nil, false
+	}
+	prev := m.prev.Get(key)
+	if prev == p.self || prev == m.ring.Get(key) {
+		return nil, false
+	}
+	c, ok := m.clients[prev] // false for "" and for a member that left
+	if !ok {
+		return nil, false
+	}
+	return c, true
+}
+
+// RingChanges returns how many times the membership changed since New:
+// the calls of Set that changed it, and Leave.
+func (p *Pool) RingChanges() int64 { return p.ringChanges.Load() }
 
 // PickPeer returns the client for the member that owns key, or false when
 // this node owns key or is the only member.

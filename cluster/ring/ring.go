@@ -104,6 +104,29 @@ func (m *Map) Get(key string) string {
 	return m.points[i].node
 }
 
+// Shares returns each node's fraction of the hash space: the share of
+// uniformly spread keys it owns. The fractions add up to 1; a node whose
+// every virtual node ties with another's ahead of it gets 0. It returns an
+// empty map for an empty ring. The caller owns the map.
+func (m *Map) Shares() map[string]float64 {
+	shares := make(map[string]float64, len(m.nodes))
+	if len(m.points) == 0 {
+		return shares
+	}
+	for n := range m.nodes {
+		shares[n] = 0
+	}
+	// Point i owns the hashes after point i-1's, up to its own; the first
+	// point also owns those after the last, wrapping around.
+	const space = 1 << 32
+	prev := int64(m.points[len(m.points)-1].hash) - space
+	for _, p := range m.points {
+		shares[p.node] += float64(int64(p.hash)-prev) / space
+		prev = int64(p.hash)
+	}
+	return shares
+}
+
 // Nodes returns the nodes on the ring in sorted order. The caller owns the
 // returned slice.
 func (m *Map) Nodes() []string {

@@ -206,9 +206,19 @@ func FuzzRingOrderIndependence(f *testing.F) {
 			for _, n := range slices.Backward(nodes) {
 				backward.Add(n)
 			}
+			// Rotated, one node per Add call, with each node added twice.
+			rotated := ring.New(8, fn)
+			for i := range nodes {
+				n := nodes[(i+len(key))%len(nodes)]
+				rotated.Add(n)
+				rotated.Add(n)
+			}
 			got, want := backward.Get(key), forward.Get(key)
 			if got != want {
 				t.Errorf("Get(%q) = %q after adding %q in reverse, want %q", key, got, nodes, want)
+			}
+			if got := rotated.Get(key); got != want {
+				t.Errorf("Get(%q) = %q after adding %q rotated by %d, want %q", key, got, nodes, len(key), want)
 			}
 			if !slices.Contains(nodes, got) {
 				t.Errorf("Get(%q) = %q, want one of %q", key, got, nodes)
@@ -266,3 +276,66 @@ func BenchmarkGet8(b *testing.B)   { benchmarkGet(b, 8) }
 func BenchmarkGet32(b *testing.B)  { benchmarkGet(b, 32) }
 func BenchmarkGet128(b *testing.B) { benchmarkGet(b, 128) }
 func BenchmarkGet512(b *testing.B) { benchmarkGet(b, 512) }
+
+func TestShares(t *testing.T) {
+	t.Parallel()
+	const space = 1 << 32
+	tests := []struct {
+		name  string
+		hash  ring.Hash
+		nodes []string
+		want  map[string]float64
+	}{
+		// The ring is 2 4 6 12 14 16 22 24 26: "4" owns (2,4], (12,14]
+		// and (22,24], 6 hashes; "2" owns the wrap-around (26,2].
+		{"three nodes", atoi, []string{"6", "4", "2"},
+			map[string]float64{"2": 1 - 12.0/space, "4": 6.0 / space, "6": 6.0 / space}},
+		{"one node", atoi, []string{"7"}, map[string]float64{"7": 1}},
+		// Every point of "a" and "b" is at hash 2 ("0a", "1a", "2a"):
+		// ties go to the first node by name.
+		{"ties", collide, []string{"b", "a"}, map[string]float64{"a": 1, "b": 0}},
+		{"empty", atoi, nil, map[string]float64{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := ring.New(3, tt.hash)
+			m.Add(tt.nodes...)
+			got := m.Shares()
+			if len(got) != len(tt.want) {
+				t.Errorf("Shares() = %v, want %v", got, tt.want)
+			}
+			for n, want := range tt.want {
+				if got[n] != want {
+					t.Errorf("Shares()[%q] = %v, want %v", n, got[n], want)
+				}
+			}
+		})
+	}
+}
+
+// TestSharesMatchKeys checks, with the default hash, that the shares add
+// up to 1 and match the fraction of random keys each node owns.
+func TestSharesMatchKeys(t *testing.T) {
+	t.Parallel()
+	m := ring.New(0, nil)
+	nodes := peers(4)
+	m.Add(nodes...)
+	shares := m.Shares()
+	keys := randomKeys(100000)
+	owned := map[string]int{}
+	for _, k := range keys {
+		owned[m.Get(k)]++
+	}
+	sum := 0.0
+	for _, n := range nodes {
+		sum += shares[n]
+		frac := float64(owned[n]) / float64(len(keys))
+		if d := frac - shares[n]; d > 0.01 || d < -0.01 {
+			t.Errorf("node %s owns %.4f of the keys, Shares() says %.4f", n, frac, shares[n])
+		}
+	}
+	if sum < 0.999999 || sum > 1.000001 {
+		t.Errorf("Shares() add up to %v, want 1", sum)
+	}
+}

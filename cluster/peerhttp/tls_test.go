@@ -1,0 +1,179 @@
+package peerhttp_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rcache/rcache/cluster/peerhttp"
+	"github.com/rcache/rcache/engine/group"
+	"github.com/rcache/rcache/pb"
+)
+
+// testCA is a certificate authority made for one test.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+}
+
+func newTestCA(t *testing.T, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("GenerateKey: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatalf("CreateCertificate: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("ParseCertificate: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{cert: cert, key: key, pool: pool}
+}
+
+// issue returns a certificate for 127.0.0.1 signed by ca, good for both
+// server and client authentication.
+func (ca *testCA) issue(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("GenerateKey: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "node"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatalf("CreateCertificate: %v", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// startTLSNode starts a node behind NewServer with ServeTLS, as cmd/rcache
+// does, requiring client certificates signed by ca, and returns its base
+// URL and group. The server stops when the test ends.
+func startTLSNode(t *testing.T, ca *testCA, clientTLS *tls.Config) (string, *peerhttp.Pool, *group.Group, *origin) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	self := "https://" + ln.Addr().String()
+	reg := group.NewRegistry()
+	o := &origin{}
+	g, err := reg.NewGroupWithConfig(group.Config{Name: "scores", Getter: o, HotProbability: -1})
+	if err != nil {
+		t.Fatalf("NewGroupWithConfig: %v", err)
+	}
+	pool, err := peerhttp.New(self, peerhttp.Config{Registry: reg, TLS: clientTLS, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	g.RegisterPeers(pool)
+	srv := peerhttp.NewServer(pool, &tls.Config{
+		Certificates: []tls.Certificate{ca.issue(t)},
+		ClientCAs:    ca.pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS13,
+	})
+	srv.ErrorLog = discardLog() // handshake failures are expected
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeTLS(ln, "", "") }()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("ServeTLS = %v, want ErrServerClosed", err)
+		}
+	})
+	return self, pool, g, o
+}
+
+// TestTLS runs two nodes over mutual TLS, then checks that a node that
+// does not trust the owner's CA, or has no client certificate the owner
+// trusts, fails the peer request as a transport error and loads the key
+// from its own origin.
+func TestTLS(t *testing.T) {
+	ca, other := newTestCA(t, "cluster CA"), newTestCA(t, "other CA")
+	good := &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{ca.issue(t)}}
+	ownerURL, ownerPool, _, ownerOrigin := startTLSNode(t, ca, good)
+
+	tests := []struct {
+		name      string
+		tls       *tls.Config
+		wantOwner bool // the owner served the key
+	}{
+		{"mutual TLS", good, true},
+		{"wrong CA", &tls.Config{RootCAs: other.pool, Certificates: []tls.Certificate{ca.issue(t)}}, false},
+		{"client certificate from another CA", &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{other.issue(t)}}, false},
+		{"no client certificate", &tls.Config{RootCAs: ca.pool}, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			askerURL, askerPool, asker, askerOrigin := startTLSNode(t, ca, tt.tls)
+			askerPool.Set(askerURL, ownerURL)
+			ownerPool.Set(askerURL, ownerURL)
+			key := ""
+			for j := 0; key == ""; j++ {
+				k := "tls-" + strconv.Itoa(i) + "-" + strconv.Itoa(j)
+				if _, ok := askerPool.PickPeer(k); ok {
+					key = k
+				}
+			}
+			v, err := asker.Get(testContext(t), key)
+			if err != nil || v.String() != "v:"+key {
+				t.Fatalf("Get(%q) = %q, %v; want %q", key, v, err, "v:"+key)
+			}
+			if got := ownerOrigin.callsFor(key) == 1; got != tt.wantOwner {
+				t.Errorf("owner loaded %q: %v, want %v", key, got, tt.wantOwner)
+			}
+			if got := askerOrigin.callsFor(key) == 1; got == tt.wantOwner {
+				t.Errorf("asker loaded %q: %v, want %v", key, got, !tt.wantOwner)
+			}
+			if !tt.wantOwner {
+				peer, _ := askerPool.PickPeer(key)
+				_, err := peer.Get(testContext(t), &pb.GetRequest{Group: "scores", Key: key})
+				if err == nil {
+					t.Errorf("peer Get(%q) = nil error, want a TLS failure", key)
+				}
+			}
+		})
+	}
+}
+
+func TestTLSWithTransport(t *testing.T) {
+	_, err := peerhttp.New("http://127.0.0.1:1", peerhttp.Config{TLS: &tls.Config{}, Transport: http.DefaultTransport})
+	if err == nil {
+		t.Errorf("New with TLS and Transport = nil error, want one")
+	}
+}
