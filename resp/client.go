@@ -42,7 +42,7 @@ func (h *handler) newClient(conn *trackedConn, w *redcon.Writer) *client {
 		id:      h.nextID.Add(1),
 		conn:    conn,
 		created: h.now(),
-		w:       writer{w: w, proto: resp2},
+		w:       writer{w: w, proto: resp2, limit: max(h.cfg.MaxOutputBytes, 0)},
 		authed:  h.cfg.RequirePass == "",
 	}
 	if conn != nil {

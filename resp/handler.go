@@ -36,8 +36,12 @@ type handler struct {
 	nextID    atomic.Int64 // the last client ID given out
 	connected atomic.Int64 // connections open now
 	received  atomic.Int64 // connections accepted since New
-	rejected  atomic.Int64 // connections refused by MaxClients or protected mode
-	processed atomic.Int64 // commands run: known, with a valid arity, allowed
+
+	rejectedMax       atomic.Int64 // connections refused by MaxClients
+	rejectedProtected atomic.Int64 // connections refused by protected mode
+	tlsErrors         atomic.Int64 // connections whose TLS handshake failed
+	outputLimitCloses atomic.Int64 // connections closed for a reply over MaxOutputBytes
+	processed         atomic.Int64 // commands run: known, with a valid arity, allowed
 }
 
 func newHandler(cfg Config, base context.Context, now func() time.Time) *handler {

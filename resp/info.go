@@ -167,7 +167,7 @@ func (h *handler) appendStatsInfo(b []byte, groups []*group.Group) []byte {
 	}
 	b = appendField(b, "total_connections_received", h.received.Load())
 	b = appendField(b, "total_commands_processed", h.processed.Load())
-	b = appendField(b, "rejected_connections", h.rejected.Load())
+	b = appendField(b, "rejected_connections", h.rejectedMax.Load()+h.rejectedProtected.Load())
 	b = appendField(b, "keyspace_hits", hits)
 	b = appendField(b, "keyspace_misses", misses)
 	// The caches count a value dropped for room and one reclaimed after
