@@ -111,6 +111,7 @@ func (h *handler) auth(cl *client, args [][]byte) {
 		return
 	}
 	if !h.passwordOK(user, pass) {
+		h.authFailures.Add(1)
 		cl.w.Error(string(errWrongPass))
 		return
 	}
@@ -171,6 +172,7 @@ func (h *handler) hello(cl *client, args [][]byte) {
 	}
 	if hasAuth {
 		if !h.passwordOK(user, pass) {
+			h.authFailures.Add(1)
 			cl.w.Error(string(errWrongPass))
 			return
 		}

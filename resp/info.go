@@ -19,22 +19,26 @@ import (
 const redisVersion = "7.2.0"
 
 // info: INFO [section [section ...]]. Sections are server, clients, memory,
-// stats, cluster, keyspace, one "group_<name>" per group and "groups" for
-// all of them; "all", "default" and "everything" (or no argument) select
-// every section, and a name that matches none is ignored. The text is a
+// stats, cluster, keyspace, commandstats, one "group_<name>" per group and
+// "groups" for all of them; "all" and "everything" select every section,
+// "default" (or no argument) every one but commandstats, as in Redis, and
+// a name that matches none is ignored. The text is a
 // bulk string in RESP2 and a verbatim string in RESP3.
 func (h *handler) info(cl *client, args [][]byte) {
-	all := len(args) == 1
+	defaults := len(args) == 1
+	all := false
 	want := make(map[string]bool, len(args))
 	for _, a := range args[1:] {
 		s := strings.ToLower(string(a))
 		switch s {
-		case "all", "default", "everything":
+		case "all", "everything":
 			all = true
+		case "default":
+			defaults = true
 		}
 		want[s] = true
 	}
-	selected := func(name string) bool { return all || want[name] }
+	selected := func(name string) bool { return all || defaults || want[name] }
 
 	groups := h.cfg.Registry.Groups()
 	var b []byte
@@ -62,6 +66,10 @@ func (h *handler) info(cl *client, args [][]byte) {
 	if selected("stats") {
 		section("Stats")
 		b = h.appendStatsInfo(b, groups)
+	}
+	if all || want["commandstats"] {
+		section("Commandstats")
+		b = h.appendCommandStats(b)
 	}
 	if selected("cluster") {
 		section("Cluster")
@@ -166,14 +174,17 @@ func (h *handler) appendStatsInfo(b []byte, groups []*group.Group) []byte {
 		evicted += g.CacheStats(group.MainCache).Evictions + g.CacheStats(group.HotCache).Evictions
 	}
 	b = appendField(b, "total_connections_received", h.received.Load())
-	b = appendField(b, "total_commands_processed", h.processed.Load())
+	b = appendField(b, "total_commands_processed", h.commandsProcessed())
 	b = appendField(b, "rejected_connections", h.rejectedMax.Load()+h.rejectedProtected.Load())
 	b = appendField(b, "keyspace_hits", hits)
 	b = appendField(b, "keyspace_misses", misses)
 	// The caches count a value dropped for room and one reclaimed after
 	// its expiry alike, so there is no expired_keys apart: evicted_keys
 	// counts both.
-	return appendField(b, "evicted_keys", evicted)
+	b = appendField(b, "evicted_keys", evicted)
+	b = appendField(b, "total_error_replies", h.errorReplies.Load())
+	b = appendField(b, "acl_access_denied_auth", h.authFailures.Load())
+	return appendField(b, "client_output_buffer_limit_disconnections", h.outputLimitCloses.Load())
 }
 
 // appendClusterInfo describes rcache's cluster. cluster_enabled is 0: the
