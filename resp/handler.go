@@ -31,8 +31,9 @@ type handler struct {
 	ended context.Context
 
 	now     func() time.Time
-	started time.Time    // when New was called, for uptime
-	port    atomic.Int64 // the TCP port Serve listens on, for INFO
+	started time.Time              // when New was called, for uptime
+	port    atomic.Int64           // the TCP port Serve listens on, for INFO
+	addr    atomic.Pointer[string] // the address Serve listens on, for INFO; nil before Serve
 
 	nextID    atomic.Int64 // the last client ID given out
 	connected atomic.Int64 // connections open now

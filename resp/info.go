@@ -187,24 +187,39 @@ func (h *handler) appendStatsInfo(b []byte, groups []*group.Group) []byte {
 	return appendField(b, "client_output_buffer_limit_disconnections", h.outputLimitCloses.Load())
 }
 
-// appendClusterInfo describes rcache's cluster. cluster_enabled is 0: the
-// nodes do not speak Redis Cluster, and a client sends any key to any node.
+// appendClusterInfo describes rcache's cluster: the members of this node's
+// ring (Config.Cluster), one line each, in the order Members gives them.
+// Without a Cluster the node is alone, and its one member is itself, named
+// by the address it serves RESP on as "redis://host:port".
+//
+// cluster_enabled is 0 because rcache is not a Redis Cluster: its nodes
+// do not speak the cluster bus, own no hash slots and answer no CLUSTER
+// command, and they never redirect with MOVED or ASK. Any node answers any
+// key, asking the key's owner itself. A client told cluster_enabled:1
+// would send CLUSTER SLOTS and fail, so clients must use a node as a
+// standalone server (or a pool of them).
 func (h *handler) appendClusterInfo(b []byte) []byte {
 	b = appendField(b, "cluster_enabled", 0)
+	var self string
+	var members []string
 	if h.cfg.Cluster == nil {
-		return appendField(b, "cluster_members", 1)
-	}
-	self := h.cfg.Cluster.Self()
-	members := h.cfg.Cluster.Members()
-	peers := make([]string, 0, len(members))
-	for _, m := range members {
-		if m != self {
-			peers = append(peers, m)
+		if a := h.addr.Load(); a != nil {
+			self = "redis://" + *a
+			members = []string{self}
 		}
+		b = appendField(b, "cluster_members", 1)
+	} else {
+		self = h.cfg.Cluster.Self()
+		members = h.cfg.Cluster.Members()
+		b = appendField(b, "cluster_members", len(members))
 	}
-	b = appendField(b, "cluster_members", len(members))
-	b = appendString(b, "cluster_self", self)
-	return appendString(b, "cluster_peers", strings.Join(peers, ","))
+	if self != "" {
+		b = appendString(b, "cluster_self", self)
+	}
+	for i, m := range members {
+		b = appendString(b, "cluster_member"+strconv.Itoa(i), m)
+	}
+	return b
 }
 
 // appendGroupInfo appends a group's counters (see group.Stats) and the

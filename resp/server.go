@@ -100,6 +100,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	if a, ok := ln.Addr().(*net.TCPAddr); ok {
 		s.h.port.Store(int64(a.Port))
 	}
+	addr := ln.Addr().String()
+	s.h.addr.Store(&addr)
 	s.h.cfg.Logger.Info("serving redis protocol", "addr", ln.Addr().String())
 	rs := redcon.NewServer(ln.Addr().String(), s.serveRESP, s.accept, s.closed)
 	rs.AcceptError = func(err error) {
