@@ -275,7 +275,8 @@ func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 			s.h.cfg.Logger.Warn("connection closed: a reply passed the output limit",
 				"client", cl.id, "addr", cl.addr, "maxoutputbytes", s.h.cfg.MaxOutputBytes)
 			bw := redcon.BaseWriter(conn)
-			bw.SetBuffer(bw.Buffer()[:before])
+			pend := bw.Buffer()
+			bw.SetBuffer(pend[:min(before, int64(len(pend)))]) // min: never trust a count to slice
 			cl.closing = closeAfterReply
 		case cl.w.pending >= flushBytes || len(conn.PeekPipeline()) == 0:
 			if err := cl.w.flush(); err != nil {
