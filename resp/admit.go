@@ -3,8 +3,6 @@ package resp
 import (
 	"net"
 	"net/netip"
-
-	"github.com/tidwall/redcon"
 )
 
 // errMaxClients is Redis's reply, word for word, to a client that connects
@@ -22,32 +20,27 @@ const errProtected = "-DENIED Redis is running in protected mode because protect
 	"2) Set up an authentication password by restarting rcache with the '--requirepass' option. " +
 	"NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
 
-// admit reports whether the new connection conn may be served. If not, it
-// counts the refusal and queues Redis's reply, which redcon flushes as it
-// closes conn. It runs on redcon's accept loop, like accept, its caller.
-//
-// The reply is written there, on the accept loop, as Redis writes it from
-// its event loop: the socket is new, and its send buffer takes a line this
-// short without blocking.
-func (s *Server) admit(conn redcon.Conn) bool {
+// admit returns the line that refuses the new connection c, after
+// counting the refusal, or "" if c may be served. It runs on redcon's
+// accept loop, like accept, its caller.
+func (s *Server) admit(c net.Conn) string {
 	// Only accept, on this one goroutine, adds to connected, so no other
 	// connection can be counted between this check and accept's Add; a
 	// connection that closes meanwhile only makes the count high, and
 	// refuses a client that would just have fit, as Redis may too.
 	if s.h.connected.Load() >= int64(s.h.cfg.MaxClients) {
-		s.h.rejected.Add(1)
-		conn.WriteRaw([]byte(errMaxClients))
+		s.h.rejectedMax.Add(1)
 		s.h.cfg.Logger.Warn("connection refused: max number of clients reached",
-			"addr", conn.RemoteAddr(), "maxclients", s.h.cfg.MaxClients)
-		return false
+			"addr", c.RemoteAddr().String(), "maxclients", s.h.cfg.MaxClients)
+		return errMaxClients
 	}
-	if s.h.cfg.RequirePass == "" && !s.h.cfg.AllowRemoteWithoutPassword && !s.isLoopback(conn.NetConn().RemoteAddr()) {
-		s.h.rejected.Add(1)
-		conn.WriteRaw([]byte(errProtected))
-		s.h.cfg.Logger.Warn("connection refused: protected mode", "addr", conn.RemoteAddr())
-		return false
+	// c.RemoteAddr is the TCP peer's address, under TLS too.
+	if s.h.cfg.RequirePass == "" && !s.h.cfg.AllowRemoteWithoutPassword && !s.isLoopback(c.RemoteAddr()) {
+		s.h.rejectedProtected.Add(1)
+		s.h.cfg.Logger.Warn("connection refused: protected mode", "addr", c.RemoteAddr().String())
+		return errProtected
 	}
-	return true
+	return ""
 }
 
 // isLoopbackAddr reports whether a client at addr connected from this

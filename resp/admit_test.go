@@ -50,7 +50,7 @@ func TestMaxClients(t *testing.T) {
 	expectEOF(t, r3)
 	ping(t, c1, r1) // the clients already connected are unaffected
 	ping(t, c2, r2)
-	if got := f.srv.h.rejected.Load(); got != 1 {
+	if got := f.srv.h.rejectedMax.Load(); got != 1 {
 		t.Errorf("rejected = %d, want 1", got)
 	}
 
@@ -93,7 +93,7 @@ func TestProtectedMode(t *testing.T) {
 					t.Errorf("first line = %q, %v; want %q…", line, err, tt.want)
 				}
 				expectEOF(t, r)
-				if got := srv.h.rejected.Load(); got != 1 {
+				if got := srv.h.rejectedProtected.Load(); got != 1 {
 					t.Errorf("rejected = %d, want 1", got)
 				}
 				return

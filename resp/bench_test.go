@@ -24,7 +24,7 @@ func BenchmarkGetHit(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			h.exec(cl, args)
-			cl.w.w.Flush()
+			cl.w.flush()
 		}
 	})
 
@@ -83,6 +83,6 @@ func BenchmarkMGetHit(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h.exec(cl, args)
-		cl.w.w.Flush()
+		cl.w.flush()
 	}
 }

@@ -42,7 +42,7 @@ func (h *handler) newClient(conn *trackedConn, w *redcon.Writer) *client {
 		id:      h.nextID.Add(1),
 		conn:    conn,
 		created: h.now(),
-		w:       writer{w: w, proto: resp2},
+		w:       writer{w: w, proto: resp2, limit: max(h.cfg.MaxOutputBytes, 0)},
 		authed:  h.cfg.RequirePass == "",
 	}
 	if conn != nil {
@@ -111,6 +111,7 @@ func (h *handler) auth(cl *client, args [][]byte) {
 		return
 	}
 	if !h.passwordOK(user, pass) {
+		h.authFailures.Add(1)
 		cl.w.Error(string(errWrongPass))
 		return
 	}
@@ -171,6 +172,7 @@ func (h *handler) hello(cl *client, args [][]byte) {
 	}
 	if hasAuth {
 		if !h.passwordOK(user, pass) {
+			h.authFailures.Add(1)
 			cl.w.Error(string(errWrongPass))
 			return
 		}

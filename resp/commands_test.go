@@ -533,14 +533,29 @@ func TestSetExpiry(t *testing.T) {
 }
 
 func TestMembershipInInfo(t *testing.T) {
-	f := newFixture(t, func(c *Config) {
-		c.Cluster = staticMembers{self: "10.0.0.2:8080", all: []string{"10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"}}
-	})
-	rdb := newRedisClient(t, f.addr, 3, nil)
-	got, err := rdb.Info(context.Background(), "cluster").Result()
-	want := "# Cluster\r\ncluster_enabled:0\r\ncluster_members:3\r\ncluster_self:10.0.0.2:8080\r\ncluster_peers:10.0.0.1:8080,10.0.0.3:8080\r\n"
-	if err != nil || got != want {
-		t.Errorf("INFO cluster = %q, %v; want %q", got, err, want)
+	tests := []struct {
+		name    string
+		cluster Membership
+		want    string // %[1]s is the server's address
+	}{
+		{"single node", nil, "# Cluster\r\ncluster_enabled:0\r\ncluster_members:1\r\n" +
+			"cluster_self:redis://%[1]s\r\ncluster_member0:redis://%[1]s\r\n"},
+		{"three nodes", staticMembers{self: "http://10.0.0.2:8080", all: []string{"http://10.0.0.1:8080", "http://10.0.0.2:8080", "http://10.0.0.3:8080"}},
+			"# Cluster\r\ncluster_enabled:0\r\ncluster_members:3\r\ncluster_self:http://10.0.0.2:8080\r\n" +
+				"cluster_member0:http://10.0.0.1:8080\r\ncluster_member1:http://10.0.0.2:8080\r\ncluster_member2:http://10.0.0.3:8080\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.Cluster = tt.cluster })
+			rdb := newRedisClient(t, f.addr, 3, nil)
+			want := strings.ReplaceAll(tt.want, "%[1]s", f.addr)
+			for _, args := range [][]string{{"cluster"}, nil, {"all"}, {"everything"}} {
+				got, err := rdb.Info(context.Background(), args...).Result()
+				if err != nil || !strings.Contains(got, want) {
+					t.Errorf("INFO %v = %q, %v; want it to contain %q", args, got, err, want)
+				}
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,18 @@ const defaultMaxClients = 10000
 
 // defaultMaxBulkBytes bounds one argument when Config.MaxBulkBytes is zero.
 const defaultMaxBulkBytes = 64 << 20
+
+// defaultMaxOutputBytes bounds a connection's unsent replies when
+// Config.MaxOutputBytes is zero, unless twice MaxBulkBytes is more.
+const defaultMaxOutputBytes = 256 << 20
+
+// defaultWriteTimeout bounds a stalled write when Config.WriteTimeout is
+// zero.
+const defaultWriteTimeout = 30 * time.Second
+
+// defaultKeepAlive is the TCP keepalive period when Config.KeepAlive is
+// zero: Redis's tcp-keepalive default.
+const defaultKeepAlive = 300 * time.Second
 
 // Membership is what INFO needs to know about the cluster;
 // cluster/peerhttp.Pool implements it.
@@ -81,6 +94,56 @@ type Config struct {
 	// least MaxBulkBytes.
 	MaxCommandBytes int64
 
+	// MaxOutputBytes bounds the reply bytes a connection may hold unsent,
+	// like Redis's client-output-buffer-limit; zero selects 256 MiB, or
+	// twice MaxBulkBytes if that is more, and a negative value means no
+	// limit. It must be at least MaxBulkBytes plus 64, so that any value a
+	// client may SET can be read back. A connection's goroutine writes its
+	// replies out (waiting, up to WriteTimeout, for the client to take
+	// them) once 64 KiB are pending and after the last command of each
+	// pipeline it read, so what it holds is the replies of the commands
+	// since its last write: in practice the bound is on one command's
+	// reply, an MGET of many large values, say. A command whose reply would
+	// pass it gets none; like Redis, the server then sends nothing more
+	// and closes the connection. The other connections are unaffected.
+	// (Redis, which never waits on a socket, queues the replies of a client
+	// that does not read, and its default for normal clients is no limit.)
+	MaxOutputBytes int64
+
+	// WriteTimeout bounds how long the server waits for a client to take
+	// 64 KiB of its replies; zero selects 30 seconds, a negative value
+	// means no bound. A client that does not read its replies, such as
+	// one that pipelines commands and never reads, is closed once the
+	// socket buffers are full and WriteTimeout has passed, and its
+	// goroutine and memory are freed. Redis has no such bound: it queues
+	// the replies until client-output-buffer-limit.
+	WriteTimeout time.Duration
+
+	// IdleTimeout closes a connection once no byte has arrived on it for
+	// that long while the server waits for the next command, like Redis's
+	// timeout; zero, the default, means never. A command that takes
+	// longer (a slow load) does not count as idle time.
+	IdleTimeout time.Duration
+
+	// KeepAlive is the period of the TCP keepalive probes on accepted TCP
+	// connections, like Redis's tcp-keepalive: the first probe is sent
+	// after KeepAlive without traffic, then one every KeepAlive/3, and the
+	// connection is closed after 3 unanswered. Zero selects 300 seconds;
+	// a negative value turns keepalive off.
+	KeepAlive time.Duration
+
+	// TLS, if not nil, makes the server speak TLS on every connection it
+	// accepts, with this configuration: Certificates (or GetCertificate)
+	// is the server's certificate, and ClientCAs with ClientAuth set to
+	// tls.RequireAndVerifyClientCert requires clients to present a
+	// certificate signed by one of those CAs (mutual TLS). The framing
+	// guard and every limit apply to the decrypted bytes. A TLS handshake
+	// must end within 10 seconds; a client that sends plain RESP instead
+	// gets "-ERR Protocol error: this port requires TLS" and is closed.
+	// Protected mode still looks at the TCP peer's address. Serve does
+	// not modify the configuration, which must not be changed after.
+	TLS *tls.Config
+
 	// Logger receives the server's log lines; nil discards them.
 	Logger *slog.Logger
 
@@ -109,11 +172,17 @@ func (c *Config) Validate() error {
 	if c.MaxClients < 0 {
 		errs = append(errs, fmt.Errorf("resp: negative MaxClients %d", c.MaxClients))
 	}
+	if c.IdleTimeout < 0 {
+		errs = append(errs, fmt.Errorf("resp: negative IdleTimeout %v", c.IdleTimeout))
+	}
 	if c.MaxBulkBytes < 0 {
 		errs = append(errs, fmt.Errorf("resp: negative MaxBulkBytes %d", c.MaxBulkBytes))
 	}
 	if c.MaxCommandBytes < 0 {
 		errs = append(errs, fmt.Errorf("resp: negative MaxCommandBytes %d", c.MaxCommandBytes))
+	}
+	if d := c.withDefaults(); c.MaxBulkBytes >= 0 && d.MaxOutputBytes > 0 && d.MaxOutputBytes < d.MaxBulkBytes+64 {
+		errs = append(errs, fmt.Errorf("resp: MaxOutputBytes %d is less than MaxBulkBytes %d plus 64: a value that fits could not be read back", d.MaxOutputBytes, d.MaxBulkBytes))
 	}
 	if d := c.withDefaults(); c.MaxBulkBytes >= 0 && c.MaxCommandBytes > 0 && d.MaxCommandBytes < d.MaxBulkBytes {
 		errs = append(errs, fmt.Errorf("resp: MaxCommandBytes %d is less than MaxBulkBytes %d", d.MaxCommandBytes, d.MaxBulkBytes))
@@ -137,6 +206,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxCommandBytes == 0 {
 		c.MaxCommandBytes = 2 * c.MaxBulkBytes
+	}
+	if c.MaxOutputBytes == 0 {
+		c.MaxOutputBytes = max(defaultMaxOutputBytes, 2*c.MaxBulkBytes)
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = defaultWriteTimeout
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = defaultKeepAlive
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -19,7 +19,7 @@ func TestCommandCtxNotBuiltOnHit(t *testing.T) {
 	args := [][]byte{[]byte("GET"), []byte("scores:Tom")}
 	h.exec(cl, args) // load it
 	// The key's string and the commandCtx: no context, no timer.
-	if n := testing.AllocsPerRun(100, func() { h.exec(cl, args); cl.w.w.Flush() }); n > 2 {
+	if n := testing.AllocsPerRun(100, func() { h.exec(cl, args); cl.w.flush() }); n > 2 {
 		t.Errorf("GET of a cached key: %v allocations, want at most 2", n)
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // listener is the net.Listener that Serve hands to redcon. It wraps each
-// accepted connection in a trackedConn, and once Shutdown has closed the
+// accepted connection (see Server.wrapConn), and once Shutdown has closed the
 // real listener it holds redcon's accept loop back until the connections
 // are drained: when Accept fails, redcon closes every connection at once,
 // and the commands in flight must be let finish first.
@@ -30,7 +30,7 @@ func (l *listener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err == nil {
-			return &trackedConn{Conn: c}, nil
+			return l.s.wrapConn(c), nil
 		}
 		l.s.mu.Lock()
 		closing := l.s.closing
@@ -51,6 +51,17 @@ func (l *listener) Accept() (net.Conn, error) {
 	}
 }
 
+// errRefused ends a connection that admit refused.
+var errRefused = errors.New("resp: connection refused")
+
+// abort closes the connection at once.
+func (c *trackedConn) abort() error {
+	if c.sock != nil {
+		return c.sock.abort()
+	}
+	return c.Conn.Close()
+}
+
 func (l *listener) acceptErr() error {
 	l.errMu.Lock()
 	defer l.errMu.Unlock()
@@ -63,7 +74,13 @@ func (l *listener) acceptErr() error {
 // flushed the replies to the commands read before, so a connection waiting
 // in Read has nothing in flight.
 type trackedConn struct {
-	net.Conn
+	net.Conn             // the guardConn
+	sock     *socketConn // under the guard; nil in tests that build a trackedConn by hand
+
+	// refusal, if not "", is the line that refuses the client (see
+	// Server.admit): the first Read sends it and ends the connection. It
+	// is set before the connection's goroutine starts.
+	refusal string
 
 	mu       sync.Mutex // guards reading and draining
 	reading  bool       // a Read is waiting on the socket
@@ -73,6 +90,12 @@ type trackedConn struct {
 // Read reads from the connection unless it is draining, in which case it
 // reports io.EOF so that redcon closes the connection.
 func (c *trackedConn) Read(p []byte) (int, error) {
+	if c.refusal != "" {
+		// Written here, on the connection's goroutine, and not on redcon's
+		// accept loop: with TLS, the first write waits on a handshake.
+		c.Conn.Write([]byte(c.refusal)) // the connection closes anyway
+		return 0, errRefused
+	}
 	c.mu.Lock()
 	if c.draining {
 		c.mu.Unlock()
@@ -102,7 +125,12 @@ func (c *trackedConn) drain() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.draining = true
-	if c.reading {
+	if !c.reading {
+		return
+	}
+	if c.sock != nil {
+		c.sock.wake() // which a Read the guard makes next cannot undo
+	} else {
 		c.Conn.SetReadDeadline(time.Now())
 	}
 }

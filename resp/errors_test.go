@@ -117,7 +117,7 @@ func runCommand(h *handler, args ...string) string {
 		b[i] = []byte(a)
 	}
 	h.exec(cl, b)
-	cl.w.w.Flush()
+	cl.w.flush()
 	return buf.String()
 }
 

@@ -75,18 +75,11 @@ type guardLimits struct {
 	preAuthRead int    // bytes of one read from the socket before AUTH
 }
 
-// guardListener is the net.Listener under redcon: it wraps every accepted
-// connection in a guardConn.
-type guardListener struct {
-	net.Listener
-	lim guardLimits
-}
-
-// newGuardListener returns ln guarded by the limits of cfg, whose defaults
-// are filled in. Limits past 2^62 bytes, which are no limits, are cut to
-// it, so that the sums that check them cannot overflow.
-func newGuardListener(ln net.Listener, cfg Config) *guardListener {
-	return &guardListener{Listener: ln, lim: guardLimits{
+// newGuardLimits returns the limits of cfg, whose defaults are filled in.
+// Limits past 2^62 bytes, which are no limits, are cut to it, so that the
+// sums that check them cannot overflow.
+func newGuardLimits(cfg Config) guardLimits {
+	return guardLimits{
 		maxBulk:     min(uint64(cfg.MaxBulkBytes), 1<<62),
 		maxCommand:  min(uint64(cfg.MaxCommandBytes), 1<<62),
 		maxArgs:     maxMultibulkLen,
@@ -95,16 +88,7 @@ func newGuardListener(ln net.Listener, cfg Config) *guardListener {
 		preAuthArgs: preAuthMultibulkLen,
 		preAuthBulk: preAuthBulkBytes,
 		preAuthRead: preAuthReadBytes,
-	}}
-}
-
-// Accept returns the next connection, guarded.
-func (l *guardListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
 	}
-	return newGuardConn(c, l.lim), nil
 }
 
 // guardConn checks the bytes a client sends before redcon's reader sees

@@ -81,7 +81,7 @@ func byteChunks(chunks []string) [][]byte {
 // defaultLimits are the limits a server with the default Config enforces,
 // with the pre-auth ones on.
 func defaultLimits() guardLimits {
-	lim := newGuardListener(nil, Config{RequirePass: "x"}.withDefaults()).lim
+	lim := newGuardLimits(Config{RequirePass: "x"}.withDefaults())
 	lim.preAuth = false
 	return lim
 }

@@ -15,6 +15,7 @@ type handler struct {
 	cfg      Config
 	commands map[string]*command // top-level commands by lower-case name
 	list     []*command          // top-level commands in name order, for COMMAND
+	all      []*command          // every command, subcommands included, in name order, for the stats
 	passHash [sha256.Size]byte   // of cfg.RequirePass, for a constant-time AUTH
 
 	// base is the parent of every command's context. It carries no values;
@@ -30,14 +31,21 @@ type handler struct {
 	ended context.Context
 
 	now     func() time.Time
-	started time.Time    // when New was called, for uptime
-	port    atomic.Int64 // the TCP port Serve listens on, for INFO
+	started time.Time              // when New was called, for uptime
+	port    atomic.Int64           // the TCP port Serve listens on, for INFO
+	addr    atomic.Pointer[string] // the address Serve listens on, for INFO; nil before Serve
 
 	nextID    atomic.Int64 // the last client ID given out
 	connected atomic.Int64 // connections open now
 	received  atomic.Int64 // connections accepted since New
-	rejected  atomic.Int64 // connections refused by MaxClients or protected mode
-	processed atomic.Int64 // commands run: known, with a valid arity, allowed
+
+	rejectedMax       atomic.Int64 // connections refused by MaxClients
+	rejectedProtected atomic.Int64 // connections refused by protected mode
+	tlsErrors         atomic.Int64 // connections whose TLS handshake failed
+	outputLimitCloses atomic.Int64 // connections closed for a reply over MaxOutputBytes
+	authFailures      atomic.Int64 // AUTH and HELLO AUTH that gave a wrong user or password
+	errorReplies      atomic.Int64 // error replies to commands, unknown ones included
+	unknownCalls      atomic.Int64 // commands and subcommands refused as unknown
 }
 
 func newHandler(cfg Config, base context.Context, now func() time.Time) *handler {
@@ -53,6 +61,7 @@ func newHandler(cfg Config, base context.Context, now func() time.Time) *handler
 	cancel()
 	h.ended = ended
 	h.commands, h.list = commandTable()
+	h.all = allCommands(h.commands)
 	return h
 }
 
@@ -66,27 +75,46 @@ func (h *handler) exec(cl *client, args [][]byte) {
 	}
 	cmd := lookup(h.commands, args[0])
 	if cmd == nil {
-		cl.w.Error(unknownCommand(args))
+		h.refuse(cl, nil, unknownCommand(args))
 		return
 	}
 	if cmd.subs != nil && len(args) > 1 {
 		sub := lookup(cmd.subs, args[1])
 		if sub == nil {
-			cl.w.Error(unknownSubcommand(cmd.name, args[1]))
+			h.refuse(cl, nil, unknownSubcommand(cmd.name, args[1]))
 			return
 		}
 		cmd = sub
 	}
 	if !cmd.arityOK(len(args)) {
-		cl.w.Error(wrongArity(cmd.name))
+		h.refuse(cl, cmd, wrongArity(cmd.name))
 		return
 	}
 	if !cl.authed && cmd.flags&flagNoAuth == 0 {
-		cl.w.Error(string(errNoAuth))
+		h.refuse(cl, cmd, string(errNoAuth))
 		return
 	}
-	h.processed.Add(1)
+	// The counts cost an atomic add per command, on the command's own
+	// counter, and nothing more unless it fails.
+	cmd.calls.Add(1)
+	errs := cl.w.errs
 	cmd.run(h, cl, args)
+	if n := cl.w.errs - errs; n > 0 {
+		cmd.failed.Add(1)
+		h.errorReplies.Add(n)
+	}
+}
+
+// refuse replies msg to a command that does not run, and counts it, as a
+// rejected call of cmd if it is known.
+func (h *handler) refuse(cl *client, cmd *command, msg string) {
+	if cmd != nil {
+		cmd.rejected.Add(1)
+	} else {
+		h.unknownCalls.Add(1)
+	}
+	h.errorReplies.Add(1)
+	cl.w.Error(msg)
 }
 
 // maxCommandName is the longest command name lookup matches, in bytes.

@@ -19,22 +19,26 @@ import (
 const redisVersion = "7.2.0"
 
 // info: INFO [section [section ...]]. Sections are server, clients, memory,
-// stats, cluster, keyspace, one "group_<name>" per group and "groups" for
-// all of them; "all", "default" and "everything" (or no argument) select
-// every section, and a name that matches none is ignored. The text is a
+// stats, cluster, keyspace, commandstats, one "group_<name>" per group and
+// "groups" for all of them; "all" and "everything" select every section,
+// "default" (or no argument) every one but commandstats, as in Redis, and
+// a name that matches none is ignored. The text is a
 // bulk string in RESP2 and a verbatim string in RESP3.
 func (h *handler) info(cl *client, args [][]byte) {
-	all := len(args) == 1
+	defaults := len(args) == 1
+	all := false
 	want := make(map[string]bool, len(args))
 	for _, a := range args[1:] {
 		s := strings.ToLower(string(a))
 		switch s {
-		case "all", "default", "everything":
+		case "all", "everything":
 			all = true
+		case "default":
+			defaults = true
 		}
 		want[s] = true
 	}
-	selected := func(name string) bool { return all || want[name] }
+	selected := func(name string) bool { return all || defaults || want[name] }
 
 	groups := h.cfg.Registry.Groups()
 	var b []byte
@@ -62,6 +66,10 @@ func (h *handler) info(cl *client, args [][]byte) {
 	if selected("stats") {
 		section("Stats")
 		b = h.appendStatsInfo(b, groups)
+	}
+	if all || want["commandstats"] {
+		section("Commandstats")
+		b = h.appendCommandStats(b)
 	}
 	if selected("cluster") {
 		section("Cluster")
@@ -166,34 +174,52 @@ func (h *handler) appendStatsInfo(b []byte, groups []*group.Group) []byte {
 		evicted += g.CacheStats(group.MainCache).Evictions + g.CacheStats(group.HotCache).Evictions
 	}
 	b = appendField(b, "total_connections_received", h.received.Load())
-	b = appendField(b, "total_commands_processed", h.processed.Load())
-	b = appendField(b, "rejected_connections", h.rejected.Load())
+	b = appendField(b, "total_commands_processed", h.commandsProcessed())
+	b = appendField(b, "rejected_connections", h.rejectedMax.Load()+h.rejectedProtected.Load())
 	b = appendField(b, "keyspace_hits", hits)
 	b = appendField(b, "keyspace_misses", misses)
 	// The caches count a value dropped for room and one reclaimed after
 	// its expiry alike, so there is no expired_keys apart: evicted_keys
 	// counts both.
-	return appendField(b, "evicted_keys", evicted)
+	b = appendField(b, "evicted_keys", evicted)
+	b = appendField(b, "total_error_replies", h.errorReplies.Load())
+	b = appendField(b, "acl_access_denied_auth", h.authFailures.Load())
+	return appendField(b, "client_output_buffer_limit_disconnections", h.outputLimitCloses.Load())
 }
 
-// appendClusterInfo describes rcache's cluster. cluster_enabled is 0: the
-// nodes do not speak Redis Cluster, and a client sends any key to any node.
+// appendClusterInfo describes rcache's cluster: the members of this node's
+// ring (Config.Cluster), one line each, in the order Members gives them.
+// Without a Cluster the node is alone, and its one member is itself, named
+// by the address it serves RESP on as "redis://host:port".
+//
+// cluster_enabled is 0 because rcache is not a Redis Cluster: its nodes
+// do not speak the cluster bus, own no hash slots and answer no CLUSTER
+// command, and they never redirect with MOVED or ASK. Any node answers any
+// key, asking the key's owner itself. A client told cluster_enabled:1
+// would send CLUSTER SLOTS and fail, so clients must use a node as a
+// standalone server (or a pool of them).
 func (h *handler) appendClusterInfo(b []byte) []byte {
 	b = appendField(b, "cluster_enabled", 0)
+	var self string
+	var members []string
 	if h.cfg.Cluster == nil {
-		return appendField(b, "cluster_members", 1)
-	}
-	self := h.cfg.Cluster.Self()
-	members := h.cfg.Cluster.Members()
-	peers := make([]string, 0, len(members))
-	for _, m := range members {
-		if m != self {
-			peers = append(peers, m)
+		if a := h.addr.Load(); a != nil {
+			self = "redis://" + *a
+			members = []string{self}
 		}
+		b = appendField(b, "cluster_members", 1)
+	} else {
+		self = h.cfg.Cluster.Self()
+		members = h.cfg.Cluster.Members()
+		b = appendField(b, "cluster_members", len(members))
 	}
-	b = appendField(b, "cluster_members", len(members))
-	b = appendString(b, "cluster_self", self)
-	return appendString(b, "cluster_peers", strings.Join(peers, ","))
+	if self != "" {
+		b = appendString(b, "cluster_self", self)
+	}
+	for i, m := range members {
+		b = appendString(b, "cluster_member"+strconv.Itoa(i), m)
+	}
+	return b
 }
 
 // appendGroupInfo appends a group's counters (see group.Stats) and the

@@ -53,7 +53,8 @@ func clientID(t *testing.T, c net.Conn, r *bufio.Reader) int64 {
 func TestRawReplies(t *testing.T) {
 	f := newFixture(t, nil)
 	long := strings.Repeat("x", 200)
-	cluster := "# Cluster\r\ncluster_enabled:0\r\ncluster_members:1\r\n"
+	cluster := "# Cluster\r\ncluster_enabled:0\r\ncluster_members:1\r\ncluster_self:redis://" + f.addr +
+		"\r\ncluster_member0:redis://" + f.addr + "\r\n"
 	tests := []struct {
 		name string
 		send string

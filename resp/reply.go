@@ -23,6 +23,35 @@ type writer struct {
 	w     *redcon.Writer
 	proto int    // resp2 or resp3
 	buf   []byte // scratch for encoding, reused
+
+	// pending is the bytes of the replies written since the last flush;
+	// limit is the most it may reach, 0 for no limit. A reply that would
+	// pass limit is dropped, with every reply after it, and over is set:
+	// the connection must close without sending more.
+	pending int64
+	limit   int64
+	over    bool
+	// errs counts the error replies written, for the command stats.
+	errs int64
+}
+
+// fits reports whether a reply of n bytes may be written, and counts it.
+func (w *writer) fits(n int) bool {
+	if w.over {
+		return false
+	}
+	if w.limit > 0 && w.pending+int64(n) > w.limit {
+		w.over = true
+		return false
+	}
+	w.pending += int64(n)
+	return true
+}
+
+// flush sends the pending replies to the client.
+func (w *writer) flush() error {
+	w.pending = 0
+	return w.w.Flush()
 }
 
 // Null writes a null: "_" in RESP3, the null bulk string "$-1" in RESP2.
@@ -51,28 +80,68 @@ func (w *writer) Verbatim(format string, text []byte) {
 }
 
 // Array writes the header of an array of n elements.
-func (w *writer) Array(n int) { w.w.WriteArray(n) }
+func (w *writer) Array(n int) {
+	if w.fits(headerLen(int64(n))) {
+		w.w.WriteArray(n)
+	}
+}
 
 // Bulk writes b as a bulk string.
-func (w *writer) Bulk(b []byte) { w.w.WriteBulk(b) }
+func (w *writer) Bulk(b []byte) {
+	if w.fits(headerLen(int64(len(b))) + len(b) + 2) {
+		w.w.WriteBulk(b)
+	}
+}
 
 // BulkString writes s as a bulk string.
-func (w *writer) BulkString(s string) { w.w.WriteBulkString(s) }
+func (w *writer) BulkString(s string) {
+	if w.fits(headerLen(int64(len(s))) + len(s) + 2) {
+		w.w.WriteBulkString(s)
+	}
+}
 
 // Int writes n as an integer.
-func (w *writer) Int(n int64) { w.w.WriteInt64(n) }
+func (w *writer) Int(n int64) {
+	if w.fits(headerLen(n)) {
+		w.w.WriteInt64(n)
+	}
+}
 
 // Simple writes s as a simple string, such as "OK". Line breaks in s
 // become spaces.
-func (w *writer) Simple(s string) { w.w.WriteString(s) }
+func (w *writer) Simple(s string) {
+	if w.fits(len(s) + 3) {
+		w.w.WriteString(s)
+	}
+}
 
 // Error writes msg, which starts with its error code ("ERR ..."), as an
 // error. Line breaks in msg become spaces.
-func (w *writer) Error(msg string) { w.w.WriteError(msg) }
+func (w *writer) Error(msg string) {
+	w.errs++
+	if w.fits(len(msg) + 3) {
+		w.w.WriteError(msg)
+	}
+}
 
 func (w *writer) raw(b []byte) {
-	w.w.WriteRaw(b)
+	if w.fits(len(b)) {
+		w.w.WriteRaw(b)
+	}
 	w.buf = b[:0]
+}
+
+// headerLen returns the length of a reply's first line carrying n: its
+// type byte, n in decimal and CRLF.
+func headerLen(n int64) int {
+	l, u := 4, uint64(n)
+	if n < 0 {
+		l, u = 5, uint64(-(n+1))+1 // math.MinInt64 included
+	}
+	for ; u >= 10; u /= 10 {
+		l++
+	}
+	return l
 }
 
 func appendNull(b []byte, proto int) []byte {

@@ -35,7 +35,8 @@ var errShutdown = replyError("ERR server is shutting down")
 // concurrent use. Each connection is served by one goroutine, which runs
 // its commands in order and is the only one that writes to it.
 type Server struct {
-	h *handler
+	h   *handler
+	lim guardLimits // the framing guard's limits, from the Config
 
 	// isLoopback reports whether a client's remote address is on this
 	// host, for protected mode; isLoopbackAddr, but tests replace it
@@ -65,6 +66,7 @@ func New(cfg Config) (*Server, error) {
 	base, cancel := context.WithCancelCause(context.Background())
 	s := &Server{
 		h:          newHandler(cfg, base, time.Now),
+		lim:        newGuardLimits(cfg),
 		isLoopback: isLoopbackAddr,
 		cancelBase: cancel,
 		conns:      make(map[*client]struct{}),
@@ -86,8 +88,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		return errors.New("resp: Serve called twice")
 	}
-	// Every byte a client sends passes the guard before redcon's reader.
-	l := &listener{Listener: newGuardListener(ln, s.h.cfg), s: s, drained: make(chan struct{})}
+	// Every byte a client sends passes the guard (wrapConn) before
+	// redcon's reader.
+	l := &listener{Listener: ln, s: s, drained: make(chan struct{})}
 	s.ln = l
 	done := make(chan struct{})
 	s.serveDone = done
@@ -97,6 +100,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	if a, ok := ln.Addr().(*net.TCPAddr); ok {
 		s.h.port.Store(int64(a.Port))
 	}
+	addr := ln.Addr().String()
+	s.h.addr.Store(&addr)
 	s.h.cfg.Logger.Info("serving redis protocol", "addr", ln.Addr().String())
 	rs := redcon.NewServer(ln.Addr().String(), s.serveRESP, s.accept, s.closed)
 	rs.AcceptError = func(err error) {
@@ -174,7 +179,7 @@ func (s *Server) wait(ctx context.Context) error {
 		s.cancelBase(errShutdown)
 		s.mu.Lock()
 		for cl := range s.conns {
-			cl.conn.Conn.Close()
+			cl.conn.abort()
 		}
 		s.mu.Unlock()
 		// Every command waits on its ctx, now cancelled, and every
@@ -197,13 +202,16 @@ func (s *Server) signalIdleLocked() {
 	}
 }
 
-// accept registers a new connection, or refuses it (see admit); it runs
-// on redcon's accept loop before the connection's goroutine starts.
+// accept registers a new connection; it runs on redcon's accept loop
+// before the connection's goroutine starts. A connection that admit
+// refuses is registered too, so that Shutdown waits for its goroutine,
+// which sends the refusal and closes it (trackedConn.Read).
 func (s *Server) accept(conn redcon.Conn) bool {
 	tc, ok := conn.NetConn().(*trackedConn)
-	if !ok || !s.admit(conn) {
+	if !ok {
 		return false
 	}
+	tc.refusal = s.admit(tc)
 	cl := s.h.newClient(tc, redcon.BaseWriter(conn))
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -211,8 +219,10 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		return false
 	}
 	s.conns[cl] = struct{}{}
-	s.h.connected.Add(1)
-	s.h.received.Add(1)
+	if tc.refusal == "" {
+		s.h.connected.Add(1)
+		s.h.received.Add(1)
+	}
 	conn.SetContext(cl)
 	return true
 }
@@ -227,22 +237,56 @@ func (s *Server) closed(conn redcon.Conn, err error) {
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		s.h.cfg.Logger.Debug("connection ended", "addr", cl.addr, "err", err)
 	}
-	s.h.connected.Add(-1)
+	if cl.conn.refusal == "" {
+		s.h.connected.Add(-1)
+	}
 	s.mu.Lock()
 	delete(s.conns, cl)
 	s.signalIdleLocked()
 	s.mu.Unlock()
 }
 
+// flushBytes is how many bytes of replies a connection lets pend before it
+// writes them out, in the middle of a pipeline.
+const flushBytes = 64 << 10
+
 // serveRESP runs one command. redcon calls it on the connection's own
 // goroutine, once per command, in order.
+//
+// It writes the replies out itself, after the last command of each
+// pipeline redcon read (redcon's own flush then has nothing to write) and
+// whenever flushBytes are pending: redcon would otherwise keep the replies
+// of the whole pipeline in memory, and a client pipelining GETs of large
+// values would need all of them to fit in MaxOutputBytes.
 func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 	cl, ok := conn.Context().(*client)
 	if !ok {
 		conn.Close()
 		return
 	}
+	before := cl.w.pending
 	s.h.exec(cl, cmd.Args)
+	if cl.closing == keepOpen {
+		switch {
+		case cl.w.over:
+			// Send the replies before this command's, none of it, and
+			// close. (A copy, but only of what is pending, and only here.)
+			s.h.outputLimitCloses.Add(1)
+			s.h.cfg.Logger.Warn("connection closed: a reply passed the output limit",
+				"client", cl.id, "addr", cl.addr, "maxoutputbytes", s.h.cfg.MaxOutputBytes)
+			bw := redcon.BaseWriter(conn)
+			pend := bw.Buffer()
+			bw.SetBuffer(pend[:min(before, int64(len(pend)))]) // min: never trust a count to slice
+			cl.closing = closeAfterReply
+		case cl.w.pending >= flushBytes || len(conn.PeekPipeline()) == 0:
+			if err := cl.w.flush(); err != nil {
+				// redcon's next Flush reports err, and closes the
+				// connection; the commands still pipelined must not run.
+				s.h.cfg.Logger.Debug("write failed", "client", cl.id, "err", err)
+				cl.closing = closeNow
+			}
+		}
+	}
 	switch cl.closing {
 	case closeAfterReply:
 		conn.ReadPipeline() // the commands pipelined after QUIT do not run

@@ -205,6 +205,11 @@ func TestConfigValidate(t *testing.T) {
 		{"nil registry means the default one", Config{Default: f.def}, "not in Registry"},
 		{"negative timeout", Config{Registry: f.reg, Default: f.def, CommandTimeout: -time.Second}, "negative CommandTimeout"},
 		{"negative max clients", Config{Registry: f.reg, Default: f.def, MaxClients: -1}, "negative MaxClients"},
+		{"negative idle timeout", Config{Registry: f.reg, Default: f.def, IdleTimeout: -1}, "negative IdleTimeout"},
+		{"output limit under the bulk limit", Config{Registry: f.reg, Default: f.def, MaxBulkBytes: 1 << 20, MaxOutputBytes: 1<<20 + 63}, "MaxOutputBytes"},
+		{"output limit fits the bulk limit", Config{Registry: f.reg, Default: f.def, MaxBulkBytes: 1 << 20, MaxOutputBytes: 1<<20 + 64}, ""},
+		{"no output limit", Config{Registry: f.reg, Default: f.def, MaxOutputBytes: -1, WriteTimeout: -1, KeepAlive: -1}, ""},
+		{"default output limit follows the bulk limit", Config{Registry: f.reg, Default: f.def, MaxBulkBytes: 512 << 20}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

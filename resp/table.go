@@ -3,6 +3,7 @@ package resp
 import (
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // command is one entry of the command table: how exec dispatches it and how
@@ -20,6 +21,11 @@ type command struct {
 
 	subs    map[string]*command // a container's subcommands by name after '|'
 	subList []*command          // the same, in name order
+
+	// The command's stats, as Redis's INFO commandstats counts them.
+	calls    atomic.Int64 // runs, failed ones included
+	failed   atomic.Int64 // runs that replied with an error
+	rejected atomic.Int64 // calls refused before running: wrong arity, or not authenticated
 }
 
 // arityOK reports whether n arguments, the name included, fit c.
@@ -110,6 +116,18 @@ func (a argDoc) multiple() argDoc {
 func (a argDoc) withToken(tok string) argDoc {
 	a.token = tok
 	return a
+}
+
+// allCommands returns every command of the table, subcommands and hidden
+// ones included, in name order.
+func allCommands(byName map[string]*command) []*command {
+	var all []*command
+	for _, c := range byName {
+		all = append(all, c)
+		all = append(all, c.subList...)
+	}
+	slices.SortFunc(all, func(a, b *command) int { return strings.Compare(a.name, b.name) })
+	return all
 }
 
 // commandTable returns the commands rcache knows, by lower-case name, and
