@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +39,7 @@ import (
 	"github.com/rcache/rcache/engine/group"
 	"github.com/rcache/rcache/metrics"
 	"github.com/rcache/rcache/resp"
+	"github.com/rcache/rcache/status"
 )
 
 // version is the rcache release; the build may override it with -ldflags.
@@ -80,10 +82,16 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		return errors.New("peers are listed (--peers or the config file) and discovered (--join, --gossip-addr or --peers-dns): choose one")
 	}
 	reg := group.NewRegistry()
-	// rs is set before any listener accepts, so before any scrape.
-	var rs *resp.Server
+	// rs and pool are set before any listener accepts, so before any
+	// scrape.
+	var (
+		rs   *resp.Server
+		pool *peerhttp.Pool
+	)
 	mx, err := metrics.New(metrics.Config{
 		Groups: groupMetrics(reg),
+		RESP:   respMetrics(&rs),
+		Peers:  peerMetrics(&pool),
 		Logger: log,
 	})
 	if err != nil {
@@ -156,28 +164,55 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		log.Info("memory limit derived from the budgets", "gomemlimit", limit)
 	}
 
+	tc, err := loadTLS(n.tls)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if tc.peerServer != nil {
+		scheme = "https"
+	}
+
+	// Until the servers run, undo collects what an early return must close.
+	var undo []func()
+	defer func() {
+		for _, f := range slices.Backward(undo) {
+			f()
+		}
+	}()
 	respLn, err := net.Listen("tcp", n.addr)
 	if err != nil {
 		return fmt.Errorf("listen for clients: %w", err)
 	}
+	undo = append(undo, func() { respLn.Close() })
 	peerLn, err := net.Listen("tcp", n.peerAddr)
 	if err != nil {
-		respLn.Close()
 		return fmt.Errorf("listen for peers: %w", err)
 	}
-	self, peers, err := clusterURLs(n.self, n.peers, n.peerAddr, peerLn.Addr())
+	undo = append(undo, func() { peerLn.Close() })
+	var metricsLn net.Listener
+	if n.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", n.metricsAddr); err != nil {
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		undo = append(undo, func() { metricsLn.Close() })
+	}
+	self, peers, err := clusterURLs(scheme, n.self, n.peers, n.peerAddr, peerLn.Addr())
 	if err != nil {
-		respLn.Close()
-		peerLn.Close()
 		return err
 	}
 
-	pool, err := peerhttp.New(self, peerhttp.Config{Registry: reg, Logger: log, Secret: n.peerSecret})
+	pool, err = peerhttp.New(self, peerhttp.Config{
+		Registry: reg,
+		Logger:   log,
+		Secret:   n.peerSecret,
+		TLS:      tc.peerClient,
+		Observe:  mx.ObservePeer,
+	})
 	if err != nil {
-		respLn.Close()
-		peerLn.Close()
 		return err
 	}
+	undo = append(undo, pool.Close)
 	setMembers := func(urls []string) {
 		pool.Set(urls...)
 		mx.ObserveMembership(len(urls))
@@ -188,9 +223,6 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 	}
 	fl, err := startFleet(ctx, n, self, setMembers, log)
 	if err != nil {
-		respLn.Close()
-		peerLn.Close()
-		pool.Close()
 		return err
 	}
 	defer fl.leave(log)
@@ -205,30 +237,41 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 
 		MaxClients:                 n.maxClients,
 		AllowRemoteWithoutPassword: n.allowRemote,
+		IdleTimeout:                n.idleTimeout,
+		TLS:                        tc.resp,
 	})
 	if err != nil {
-		respLn.Close()
-		peerLn.Close()
-		pool.Close()
 		return err
 	}
+	page := status.Handler(&statusSource{self: self, respAddr: respLn.Addr().String(), started: time.Now(), pool: pool, reg: reg})
+	admin := http.NewServeMux()
+	admin.Handle("/metrics", mx.Handler())
+	admin.Handle("/", page)
 	mux := http.NewServeMux()
 	mux.Handle(peerhttp.DefaultBasePath, pool)
-	mux.Handle("/metrics", mx.Handler())
-	hs := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	if metricsLn == nil {
+		mux.Handle("/", admin)
 	}
-
-	errc := make(chan error, 2)
-	go func() { errc <- serveErr("peer server", hs.Serve(peerLn)) }()
+	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	hs := peerhttp.NewServer(mux, tc.peerServer)
+	hs.ErrorLog = errorLog
+	servers := []*http.Server{hs}
+	errc := make(chan error, 3)
+	if tc.peerServer != nil {
+		go func() { errc <- serveErr("peer server", hs.ServeTLS(peerLn, "", "")) }()
+	} else {
+		go func() { errc <- serveErr("peer server", hs.Serve(peerLn)) }()
+	}
+	if metricsLn != nil {
+		ms := &http.Server{Handler: admin, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errorLog}
+		servers = append(servers, ms)
+		go func() { errc <- serveErr("metrics server", ms.Serve(metricsLn)) }()
+	}
 	go func() { errc <- serveErr("resp server", rs.Serve(respLn)) }()
+	undo = nil // the servers own the listeners now
 	log.Info("rcache started", "version", version, "addr", respLn.Addr().String(),
 		"peer_addr", peerLn.Addr().String(), "self", self, "peers", len(peers), "gossip_addr", fl.gossipAddr(),
-		"groups", strings.Join(groupNames(groups), ","), "max_memory", n.maxMemory)
+		"groups", strings.Join(groupNames(groups), ","), "max_memory", n.maxMemory, "tls", tc.resp != nil)
 	if ready != nil {
 		ready(respLn.Addr().String(), peerLn.Addr().String())
 	}
@@ -241,11 +284,18 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		log.Error("server stopped", "err", serveErr)
 	}
 	// Leave first: the others stop routing keys here while this node still
-	// answers the requests they sent before they knew.
+	// answers the requests they sent before they knew. Then hand the
+	// hottest entries to their new owners, so that they need not ask
+	// their origins.
 	fl.leave(log)
+	handoff(pool, groups, n.handoffKeys, log)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = errors.Join(serveErr, rs.Shutdown(sctx), hs.Shutdown(sctx))
+	errs := []error{serveErr, rs.Shutdown(sctx)}
+	for _, s := range servers {
+		errs = append(errs, s.Shutdown(sctx))
+	}
+	err = errors.Join(errs...)
 	// Loads a client gave up on may still be running; stop them before the
 	// origins close.
 	for _, g := range groups {
@@ -256,6 +306,31 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		log.Info("stopped")
 	}
 	return err
+}
+
+// handoffTimeout bounds the hand-off of a leaving node's entries.
+const handoffTimeout = 5 * time.Second
+
+// handoff pushes up to max of each group's most recently used entries to
+// their owners once this node is off the ring. A node alone has no one to
+// hand to.
+func handoff(pool *peerhttp.Pool, groups []*group.Group, max int, log *slog.Logger) {
+	if max <= 0 || len(pool.Members()) <= 1 {
+		return
+	}
+	pool.Leave()
+	ctx, cancel := context.WithTimeout(context.Background(), handoffTimeout)
+	defer cancel()
+	start := time.Now()
+	total := 0
+	for _, g := range groups {
+		n, err := g.Handoff(ctx, pool.PickPeer, max)
+		total += n
+		if err != nil {
+			log.Warn("hand-off", "group", g.Name(), "pushed", n, "err", err)
+		}
+	}
+	log.Info("handed off", "entries", total, "took", time.Since(start).Round(time.Millisecond))
 }
 
 // serveErr turns the normal end of a server into nil.

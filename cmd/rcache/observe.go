@@ -2,10 +2,15 @@ package main
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"time"
+
+	"github.com/rcache/rcache/cluster/peerhttp"
 
 	"github.com/rcache/rcache/engine/group"
 	"github.com/rcache/rcache/metrics"
+	"github.com/rcache/rcache/resp"
 	"github.com/rcache/rcache/status"
 )
 
@@ -75,4 +80,91 @@ func observeLoad(m *metrics.Metrics, name string) func(time.Duration, error) {
 		}
 		m.ObserveLoad(name, d, err)
 	}
+}
+
+// peerMetrics reads the peer pool's breakers for a scrape; *pool is set
+// before the first scrape can arrive.
+func peerMetrics(pool **peerhttp.Pool) metrics.PeerSource {
+	return metrics.PeerSourceFunc(func() []metrics.PeerStats {
+		if *pool == nil {
+			return nil
+		}
+		ps := (*pool).PeerStatus()
+		out := make([]metrics.PeerStats, len(ps))
+		for i, p := range ps {
+			out[i] = metrics.PeerStats{Peer: p.URL, Breaker: breakerMetric(p.State)}
+		}
+		return out
+	})
+}
+
+func breakerMetric(s peerhttp.BreakerState) metrics.BreakerState {
+	switch s {
+	case peerhttp.BreakerOpen:
+		return metrics.BreakerOpen
+	case peerhttp.BreakerHalfOpen:
+		return metrics.BreakerHalfOpen
+	}
+	return metrics.BreakerClosed
+}
+
+func breakerStatus(s peerhttp.BreakerState) status.PeerState {
+	switch s {
+	case peerhttp.BreakerOpen:
+		return status.Open
+	case peerhttp.BreakerHalfOpen:
+		return status.HalfOpen
+	}
+	return status.Healthy
+}
+
+// respMetrics reads the RESP server's counters for a scrape; *rs is set
+// before the first scrape can arrive.
+func respMetrics(rs **resp.Server) metrics.RESPSource {
+	return metrics.RESPSourceFunc(func() metrics.RESPStats {
+		if *rs == nil {
+			return metrics.RESPStats{}
+		}
+		st := (*rs).Stats()
+		out := metrics.RESPStats{
+			Connections:      st.ConnectedClients,
+			TotalConnections: st.ConnectionsReceived,
+			Commands:         make([]metrics.CommandStats, len(st.Commands)),
+		}
+		for i, c := range st.Commands {
+			out.Commands[i] = metrics.CommandStats{Name: c.Name, Calls: c.Calls, Failures: c.FailedCalls + c.RejectedCalls}
+		}
+		return out
+	})
+}
+
+// statusSource gathers the status page: this node, its peers' health, the
+// ring's shares and the groups.
+type statusSource struct {
+	self, respAddr string
+	started        time.Time
+	pool           *peerhttp.Pool
+	reg            *group.Registry
+}
+
+// Status returns the page's data as it is now.
+func (s *statusSource) Status() status.Status {
+	st := status.Status{
+		Node: status.Node{
+			Name:     s.self,
+			RESPAddr: s.respAddr,
+			PeerURL:  s.self,
+			Version:  version,
+			Uptime:   time.Since(s.started),
+		},
+		Groups: groupStatus(s.reg),
+	}
+	for _, p := range s.pool.PeerStatus() {
+		st.Peers = append(st.Peers, status.Peer{URL: p.URL, State: breakerStatus(p.State), Requests: p.Requests, Errors: p.Errors})
+	}
+	shares := s.pool.Shares()
+	for _, node := range slices.Sorted(maps.Keys(shares)) {
+		st.Ring = append(st.Ring, status.Share{Node: node, Fraction: shares[node]})
+	}
+	return st
 }

@@ -310,10 +310,10 @@ func (s originSpec) open(ctx context.Context) (group.Getter, io.Closer, error) {
 }
 
 // clusterURLs returns this node's URL and its peers, once the peer listener
-// is bound at bound. self defaults to http://<peer-addr>, with the port the
+// is bound at bound. self defaults to scheme://<peer-addr>, with the port the
 // listener was given when peer-addr asked for port 0; peers default to this
 // node alone, and must include it. Trailing slashes are dropped.
-func clusterURLs(self string, peers []string, peerAddr string, bound net.Addr) (string, []string, error) {
+func clusterURLs(scheme, self string, peers []string, peerAddr string, bound net.Addr) (string, []string, error) {
 	if self == "" {
 		host, port, err := net.SplitHostPort(peerAddr)
 		if err != nil {
@@ -324,7 +324,7 @@ func clusterURLs(self string, peers []string, peerAddr string, bound net.Addr) (
 				return "", nil, fmt.Errorf("peer listener %s: %w", bound, err)
 			}
 		}
-		self = "http://" + net.JoinHostPort(host, port)
+		self = scheme + "://" + net.JoinHostPort(host, port)
 	}
 	self = strings.TrimSuffix(self, "/")
 	if len(peers) == 0 {

@@ -230,7 +230,7 @@ func TestClusterURLs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			self, peers, err := clusterURLs(tt.self, tt.peers, tt.peerAddr, bound)
+			self, peers, err := clusterURLs("http", tt.self, tt.peers, tt.peerAddr, bound)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("clusterURLs = %q, %q, %v, want an error containing %q", self, peers, err, tt.wantErr)
