@@ -204,13 +204,14 @@ func TestFaultPeerResponsesCut(t *testing.T) {
 	}
 	infoA := groupInfo(t, ctx, ca, faultGroup)
 	infoB := groupInfo(t, ctx, b.client(t, 3), faultGroup)
+	// Each cut response is the first on a fresh connection, which the
+	// transport does not retry: it is one failed fetch. (A circuit
+	// breaker may add fetches it refused without sending.)
 	switch {
 	case proxy.faults() == 0:
 		t.Errorf("the proxy cut no response (%s)", proxy)
-	case infoA["peer_errors"] == 0:
-		t.Errorf("A's peer_errors = 0 after %d cut responses, want at least 1", proxy.faults())
-	case infoA["peer_errors"] > proxy.faults():
-		t.Errorf("A's peer_errors = %d, more than the %d responses the proxy cut", infoA["peer_errors"], proxy.faults())
+	case infoA["peer_errors"] < proxy.faults():
+		t.Errorf("A's peer_errors = %d after %d cut responses, want at least one per cut", infoA["peer_errors"], proxy.faults())
 	}
 	if infoA["local_loads"] < infoA["peer_errors"] {
 		t.Errorf("A's local_loads = %d < peer_errors %d: a failed peer fetch did not fall back to a local load", infoA["local_loads"], infoA["peer_errors"])
