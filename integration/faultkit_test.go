@@ -236,7 +236,7 @@ func isConnClosed(err error) bool {
 
 // Modes of a faultProxy connection.
 const (
-	proxyPass      = iota // copy both ways
+	proxyPass      = iota // pass the first response whole
 	proxyCutHeader        // close (FIN) halfway through the first response's header
 	proxyCutBody          // close (FIN) halfway through the first response's body
 	proxyResetBody        // reset (RST) halfway through the first response's body
@@ -245,9 +245,10 @@ const (
 
 var proxyModeNames = [proxyModes]string{"pass", "cut-header", "cut-body", "reset-body"}
 
-// faultProxy is a TCP proxy in front of an HTTP server. Its connections
-// take the modes in turn: the first passes, the second cuts its first
-// response in the header, and so on. It is safe for concurrent use.
+// faultProxy is a TCP proxy in front of an HTTP server that carries one
+// response per connection. Its connections take the modes in turn: the
+// first passes its response, the second cuts it in the header, and so on.
+// It is safe for concurrent use.
 type faultProxy struct {
 	ln     net.Listener
 	target string
@@ -316,12 +317,10 @@ func (p *faultProxy) serve(client net.Conn, mode int) {
 		io.Copy(server, client)
 		server.(*net.TCPConn).CloseWrite()
 	}()
-	if mode == proxyPass {
-		io.Copy(client, server)
-		return
-	}
 	// Read the first response whole (the peer protocol sets
-	// Content-Length), then pass on only part of it.
+	// Content-Length), then pass on all of it or only part, and close: one
+	// response per connection, so that the modes take turns request by
+	// request.
 	var buf []byte
 	chunk := make([]byte, 32<<10)
 	headerEnd, length := -1, -1
@@ -341,6 +340,9 @@ func (p *faultProxy) serve(client net.Conn, mode int) {
 	}
 	var cut int
 	switch mode {
+	case proxyPass:
+		client.Write(buf)
+		return
 	case proxyCutHeader:
 		cut = headerEnd / 2
 	default:

@@ -202,6 +202,42 @@ func TestFaultPeerResponsesCut(t *testing.T) {
 		}
 		wg.Wait()
 	}
+	// MGET of fresh keys: batch fetches (one request for many keys) get
+	// cut too.
+	var batchKeys []string
+	for i := 0; len(batchKeys) < 96; i++ {
+		if k := fmt.Sprintf("midm%d", i); ringOwner([]string{peerA, viaProxy}, k) == viaProxy {
+			batchKeys = append(batchKeys, k)
+		}
+	}
+	var wg sync.WaitGroup
+	var mgets latencies
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w * 6; i < len(batchKeys); i += 4 * 6 {
+				batch := batchKeys[i : i+6]
+				args := make([]string, len(batch))
+				for j, k := range batch {
+					args[j] = fkey(k)
+				}
+				start := time.Now()
+				got, err := ca.MGet(ctx, args...).Result()
+				mgets.add(time.Since(start))
+				if err != nil {
+					failed.Add(1)
+					t.Errorf("MGET %v through a faulty proxy: %v", batch, err)
+					continue
+				}
+				for j, k := range batch {
+					if v, ok := got[j].(string); !ok || v != trueValue(k) {
+						wrong.Add(1)
+						t.Errorf("MGET: %s = %.20q…, want %d bytes %.20q…", k, got[j], len(trueValue(k)), trueValue(k))
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 	infoA := groupInfo(t, ctx, ca, faultGroup)
 	infoB := groupInfo(t, ctx, b.client(t, 3), faultGroup)
 	// Each cut response is the first on a fresh connection, which the
@@ -216,9 +252,10 @@ func TestFaultPeerResponsesCut(t *testing.T) {
 	if infoA["local_loads"] < infoA["peer_errors"] {
 		t.Errorf("A's local_loads = %d < peer_errors %d: a failed peer fetch did not fall back to a local load", infoA["local_loads"], infoA["peer_errors"])
 	}
-	t.Logf("cut peer responses: %d GETs of %d keys at A, wrong %d, failed %d; %s", 2*len(keys), len(keys), wrong.Load(), failed.Load(), proxy)
+	t.Logf("cut peer responses: %d GETs of %d keys and %d MGETs of 6 at A, wrong %d, failed %d; %s", 2*len(keys), len(keys), len(batchKeys)/6, wrong.Load(), failed.Load(), proxy)
 	t.Logf("A: peer_loads %d, peer_errors %d, local_loads %d; B: server_requests %d; origin calls %d; GET latency %v",
 		infoA["peer_loads"], infoA["peer_errors"], infoA["local_loads"], infoB["server_requests"], o.total.Load(), &lat)
+	t.Logf("MGET latency %v", &mgets)
 }
 
 // TestFaultOriginBurst makes the origin fail (500, then a crash that cuts
