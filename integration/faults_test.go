@@ -29,7 +29,7 @@ const peerTimeout = peerhttp.DefaultTimeout
 
 // readHeaderTimeout is the peer server's http.Server.ReadHeaderTimeout in
 // cmd/rcache.
-const readHeaderTimeout = 5 * time.Second
+const readHeaderTimeout = peerhttp.ServerReadHeaderTimeout
 
 // slack is added to the bounds on durations for a busy machine.
 const slack = 3 * time.Second
@@ -369,8 +369,9 @@ func TestFaultOriginBurst(t *testing.T) {
 }
 
 // floodCloseBound is how long TestFaultPipelineFlood waits for the server
-// to close a connection that never reads its replies.
-const floodCloseBound = 20 * time.Second
+// to close a connection that never reads its replies: the RESP server's
+// write timeout (30 s by default) and some slack.
+const floodCloseBound = 40 * time.Second
 
 // TestFaultPipelineFlood has one client pipeline GETs of a 32 KiB value
 // without ever reading a reply, and measures another client's GET latency
