@@ -39,6 +39,7 @@ type options struct {
 	gossipKey       []byte // decoded; also from $RCACHE_GOSSIP_KEY (see resolve)
 	peersDNS        string // "name:port"
 	handoffKeys     int
+	handoffWindow   time.Duration
 
 	metricsAddr string // "" : /metrics and the status page on the peer port
 
@@ -135,6 +136,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&gossipKey, "gossip-key", "", "base64 `key` of 16, 24 or 32 bytes that encrypts gossip (default: $RCACHE_GOSSIP_KEY; empty: unencrypted)")
 	fs.StringVar(&o.peersDNS, "peers-dns", "", "find peers by resolving this `name:port` every 5 s (e.g. a Kubernetes headless Service)")
 	fs.IntVar(&o.handoffKeys, "handoff-keys", 10000, "at shutdown, push at most this many of each group's hottest `entries` to their new owners (0: none)")
+	fs.DurationVar(&o.handoffWindow, "handoff-window", 30*time.Second, "after a ring change, a new owner asks a key's previous owner's memory before its origin for this `duration` (0: never)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "`host:port` for /metrics and the status page (default: on --peer-addr)")
 	fs.StringVar(&o.tls.cert, "tls-cert", "", "serve clients and peers over TLS with this PEM certificate `file` (with --tls-key)")
 	fs.StringVar(&o.tls.key, "tls-key", "", "PEM private key `file` of --tls-cert")
@@ -184,6 +186,9 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	}
 	if o.handoffKeys < 0 {
 		return nil, fmt.Errorf("--handoff-keys: negative count %d", o.handoffKeys)
+	}
+	if o.handoffWindow < 0 {
+		return nil, fmt.Errorf("--handoff-window: negative duration %s", o.handoffWindow)
 	}
 	if o.idleTimeout < 0 {
 		return nil, fmt.Errorf("--timeout: negative duration %s", o.idleTimeout)

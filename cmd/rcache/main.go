@@ -18,6 +18,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -208,6 +209,8 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		Secret:   n.peerSecret,
 		TLS:      tc.peerClient,
 		Observe:  mx.ObservePeer,
+		// peerhttp takes 0 as its default and a negative window as off.
+		HandoffWindow: cmp.Or(n.handoffWindow, -1),
 	})
 	if err != nil {
 		return err

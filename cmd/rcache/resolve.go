@@ -42,6 +42,7 @@ type node struct {
 	gossipKey       []byte // never logged
 	peersDNS        string
 	handoffKeys     int
+	handoffWindow   time.Duration // 0: off
 	metricsAddr     string
 	tls             tlsOptions
 	idleTimeout     time.Duration
@@ -101,6 +102,7 @@ func resolve(o *options, f *config.File, env lookupEnv) (*node, error) {
 		gossipKey:       o.gossipKey,
 		peersDNS:        o.peersDNS,
 		handoffKeys:     o.handoffKeys,
+		handoffWindow:   o.handoffWindow,
 		metricsAddr:     o.metricsAddr,
 		tls:             o.tls,
 		idleTimeout:     o.idleTimeout,
