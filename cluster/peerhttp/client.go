@@ -54,6 +54,7 @@ type peer struct {
 	base    string // the member's base URL, as given to Set
 	err     error  // why base is not usable; every request fails with it
 	breaker *breaker
+	co      coalescer
 
 	requests atomic.Int64 // requests sent (not those the breaker refused)
 	errors   atomic.Int64 // requests sent that failed, for any reason
@@ -69,8 +70,15 @@ func (p *Pool) newPeer(base string) *peer {
 	return c
 }
 
-// Get asks the member for one key: GET {base}{group}/{key}.
+// Get asks the member for one key: GET {base}{group}/{key}, or, while
+// other requests to the member are in flight, as part of a GetMany shared
+// with the Gets that arrive meanwhile (see coalescer).
 func (c *peer) Get(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, error) {
+	return c.getCoalesced(ctx, in)
+}
+
+// getOne asks the member for one key: GET {base}{group}/{key}.
+func (c *peer) getOne(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, error) {
 	query := ""
 	if in.GetPeek() {
 		query = "peek=1"

@@ -41,6 +41,15 @@
 // passed before the owner had an answer. The asking node then loads the key
 // from its own origin.
 //
+// # Coalescing
+//
+// A peer client sends at most two requests for single keys at once to one
+// member; the Gets that arrive meanwhile wait and go together, up to 128
+// keys, as one GetMany (see coalescer). Under load a round trip thus
+// carries many keys instead of one, with no added latency when the member
+// is idle. The wire protocol is unchanged: an owner cannot tell a
+// coalesced GetMany from any other.
+//
 // # Failures
 //
 // Each peer has a circuit breaker (see Config.BreakerThreshold): a peer
