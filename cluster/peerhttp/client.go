@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -218,18 +217,18 @@ func (c *peer) send(ctx context.Context, method, grp, key string, hasKey bool, q
 		req.Header[headerAuth] = c.pool.authHeader
 	}
 	deadline, _ := ctx.Deadline() // set above
-	req.Header[headerTimeout] = []string{strconv.FormatInt(ceilMillis(time.Until(deadline)), 10)}
+	if ms := ceilMillis(time.Until(deadline)); ms == c.pool.timeoutMs {
+		// The usual case: the caller's deadline is not the nearer one.
+		req.Header[headerTimeout] = c.pool.timeoutHeader
+	} else {
+		req.Header[headerTimeout] = []string{strconv.FormatInt(ms, 10)}
+	}
 	if rd != nil {
-		req.Header[headerContentType] = []string{contentType}
+		req.Header[headerContentType] = c.pool.contentTypeHeader
 	}
 
-	res, err := c.pool.client.Do(req)
+	res, err := c.pool.rt.RoundTrip(req)
 	if err != nil {
-		// The *url.Error repeats the method and URL, which the caller's
-		// message already names.
-		if ue := (*url.Error)(nil); errors.As(err, &ue) {
-			err = ue.Err
-		}
 		return health(err), err
 	}
 	defer func() {

@@ -276,6 +276,9 @@ func newTransport(timeout time.Duration, tlsCfg *tls.Config) *http.Transport {
 		ResponseHeaderTimeout:  timeout,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
+		// Bodies are protocol buffers of cached values, which the
+		// handler never compresses: asking for gzip only costs a header.
+		DisableCompression: true,
 		TLSClientConfig:        tlsCfg.Clone(), // nil stays nil
 	}
 }
