@@ -279,6 +279,6 @@ func newTransport(timeout time.Duration, tlsCfg *tls.Config) *http.Transport {
 		// Bodies are protocol buffers of cached values, which the
 		// handler never compresses: asking for gzip only costs a header.
 		DisableCompression: true,
-		TLSClientConfig:        tlsCfg.Clone(), // nil stays nil
+		TLSClientConfig:    tlsCfg.Clone(), // nil stays nil
 	}
 }
