@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/rcache/rcache/pb"
 	"google.golang.org/protobuf/proto"
@@ -204,6 +205,44 @@ func TestCoalesceFailure(t *testing.T) {
 		wg.Wait()
 		if m.attempts != 1 {
 			t.Errorf("GetManys = %d, want 1", m.attempts)
+		}
+	})
+}
+
+// TestCoalesceMaxWait holds coalesceInflight GETs at the member for good:
+// a queued Get must go anyway after coalesceMaxWait.
+func TestCoalesceMaxWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &batchMember{gate: make(chan struct{})}
+		c := newBatchPeer(t, m)
+		var wg sync.WaitGroup
+		for i := range coalesceInflight {
+			wg.Go(func() { _, _ = c.Get(context.Background(), &pb.GetRequest{Group: "g", Key: "held-" + strconv.Itoa(i)}) })
+		}
+		synctest.Wait()
+		start := time.Now()
+		var queued sync.WaitGroup
+		for i := range 3 {
+			queued.Go(func() {
+				key := "queued-" + strconv.Itoa(i)
+				res, err := c.Get(context.Background(), &pb.GetRequest{Group: "g", Key: key})
+				if err != nil || string(res.GetValue()) != "v:"+key {
+					t.Errorf("Get(%q) = %q, %v; want %q", key, res.GetValue(), err, "v:"+key)
+				}
+			})
+			synctest.Wait()
+		}
+		queued.Wait() // while the held GETs still are
+		if d := time.Since(start); d != coalesceMaxWait {
+			t.Errorf("queued Gets answered after %v, want %v", d, coalesceMaxWait)
+		}
+		if len(m.batches) != 1 || len(m.batches[0]) != 3 {
+			t.Errorf("GetManys = %q, want one of the 3 queued keys", m.batches)
+		}
+		close(m.gate)
+		wg.Wait()
+		if c.co.inflight != 0 || len(c.co.queue) != 0 {
+			t.Errorf("after all Gets: %d in flight, %d batches queued; want none", c.co.inflight, len(c.co.queue))
 		}
 	})
 }

@@ -88,6 +88,7 @@ import (
 type Pool struct {
 	self string
 	cfg  Config // defaults filled in
+
 	// rt sends every peer request: Config.Transport or the transport
 	// New built. The Pool calls its RoundTrip directly rather than going
 	// through an http.Client: a Client would follow redirects (not part
