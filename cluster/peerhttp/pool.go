@@ -259,7 +259,7 @@ func (p *Pool) build(urls []string, old *membership) *membership {
 // Leave takes this node off its own ring for good, for a node that is
 // shutting down gracefully: from then on PickPeer returns, for every key,
 // the member that owns it once this node is gone, to which the leaving
-// node can push its hot entries (a Write with pb.Op_OP_FILL) before it
+// node can push its hot entries (a Write with pb.WriteRequest_OP_FILL) before it
 // stops; and Set drops this node from the lists it is given. The other
 // members learn of the departure from their own membership source.
 func (p *Pool) Leave() {
