@@ -137,6 +137,14 @@ type Config struct {
 	// DefaultBreakerMaxCooldown, or BreakerCooldown if that is longer.
 	BreakerMaxCooldown time.Duration
 
+	// Joining says that this node joins a cluster that was running without
+	// it (gossip --join, or DNS discovery): the first membership that lists other members
+	// then counts them, not this node, as the keys' previous owners, so
+	// that the keys it takes over are asked of them within HandoffWindow.
+	// Without it a node's first peers are taken as a cluster starting
+	// together, with nothing to hand over.
+	Joining bool
+
 	// HandoffWindow is how long after a membership change PreviousOwner
 	// names a key's previous owner, so that a node that has just become a
 	// key's owner takes the previous owner's copy instead of calling its

@@ -99,6 +99,44 @@ func TestPreviousOwner(t *testing.T) {
 	}
 }
 
+// TestPreviousOwnerJoining checks that a node joining a running cluster
+// (Config.Joining) treats the others as the previous owners of the keys it
+// takes over, although its own first ring held only itself; and that a
+// node starting with its peers (not Joining) asks no one.
+func TestPreviousOwnerJoining(t *testing.T) {
+	for _, joining := range []bool{true, false} {
+		t.Run(strconv.FormatBool(joining), func(t *testing.T) {
+			p, err := peerhttp.New(nodes(25)[0], peerhttp.Config{Replicas: 1, Hash: portHash, Joining: joining})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			t.Cleanup(p.Close)
+			p.Set(nodes(25)...) // alone, as a node is before it hears of the others
+			p.Set(nodes(10, 20, 25, 30)...)
+			// Key 22 now belongs to 25; before 25 joined, 30 owned it.
+			// Key 15 belongs to 20 now and before.
+			want := map[string]string{"22": "", "15": ""}
+			if joining {
+				want["22"] = "http://n:30"
+			}
+			for key, w := range want {
+				got := ""
+				if pg, ok := p.PreviousOwner(key); ok {
+					got = peerURL(t, p, pg)
+				}
+				if got != w {
+					t.Errorf("PreviousOwner(%q) = %q, want %q", key, got, w)
+				}
+			}
+			// Later changes are ordinary: the ring before them is known.
+			p.Set(nodes(10, 20, 25, 30, 40)...)
+			if pg, ok := p.PreviousOwner("35"); !ok || peerURL(t, p, pg) != "http://n:10" {
+				t.Errorf("after a later join, PreviousOwner(35) = %v, %v; want http://n:10", pg, ok)
+			}
+		})
+	}
+}
+
 func TestHandoffWindowOff(t *testing.T) {
 	p, err := peerhttp.New(nodes(10)[0], peerhttp.Config{Replicas: 1, Hash: portHash, HandoffWindow: -1})
 	if err != nil {

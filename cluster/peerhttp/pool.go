@@ -210,6 +210,12 @@ func (p *Pool) setLocked(peers []string) {
 		return // nothing changed, and already logged
 	}
 	m.prev, m.changed = old.ring, p.cfg.Now()
+	if p.cfg.Joining && old.prev == nil && len(old.clients) == 0 && len(m.clients) > 0 && slices.Contains(m.members, p.self) {
+		// A node that was alone and now joins others: before it, the keys
+		// it takes over were owned by the others, not by itself.
+		m.prev = ring.New(p.cfg.Replicas, p.cfg.Hash)
+		m.prev.Add(slices.DeleteFunc(slices.Clone(m.members), func(u string) bool { return u == p.self })...)
+	}
 	p.state.Store(m)
 	p.ringChanges.Add(1)
 	p.cfg.Logger.Info("peers set", "self", p.self, "members", len(m.members))
