@@ -318,6 +318,15 @@ func TestFleetKeyMovement(t *testing.T) {
 		t.Errorf("new node: local_loads %d, main_items %d, want %d each (the keys the ring moved to it)",
 			dInfo["local_loads"], dInfo["main_items"], len(movedSub))
 	}
+	// The old owners keep their copies of the keys that moved away until
+	// they expire or are evicted: an old node answers such a key from its
+	// own main cache instead of asking the new owner.
+	var oldItems int64
+	for _, nd := range nodes {
+		oldItems += groupInfo(t, ctx, nd.client(t, 3), faultGroup)["main_items"]
+	}
+	t.Logf("after the join the old nodes still hold %d main-cache entries for the %d-key subset: %d copies of moved keys duplicate the new owner's",
+		oldItems, subsetSize, oldItems-int64(subsetSize-len(movedSub)))
 	t.Logf("3 -> 4 nodes: %d of %d sampled keys changed owner (%.2f%%, ideal 25%%), %d between old nodes",
 		len(moved), sampleSize, 100*frac, elsewhere)
 	t.Logf("subset of %d keys: predicted moved %d (%.1f%%); origin reloads %d, new node local_loads %d, main_items %d; per-key mismatches %d",
