@@ -85,10 +85,15 @@ type SQLite struct {
 	stmt *sql.Stmt // cfg.Query, prepared once; database/sql re-prepares it per connection
 }
 
+// minCheckTimeout is the least time NewSQLite gives its checks.
+const minCheckTimeout = 5 * time.Second
+
 // NewSQLite opens the database at cfg.Path, checks that it can be read and
 // that cfg.Query compiles against it, and returns the origin. A missing file,
 // a missing table or a query that does not compile is an error here, not at
-// the first Get. The checks take at most cfg.Timeout.
+// the first Get. The checks take at most cfg.Timeout, or minCheckTimeout
+// when that is longer: a tight per-query timeout must not fail the start-up
+// of a busy machine.
 func NewSQLite(cfg SQLiteConfig) (*SQLite, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -104,7 +109,7 @@ func NewSQLite(cfg SQLiteConfig) (*SQLite, error) {
 	}
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetMaxIdleConns(cfg.MaxOpenConns)
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), max(cfg.Timeout, minCheckTimeout))
 	defer cancel()
 	// SQLite opens the file lazily: Ping makes a missing file an error now.
 	if err := db.PingContext(ctx); err != nil {

@@ -33,6 +33,8 @@ type client struct {
 	libName string // CLIENT SETINFO LIB-NAME
 	libVer  string // CLIENT SETINFO LIB-VER
 	closing closeMode
+
+	last *command // the top-level command run last, which exec tries first
 }
 
 // newClient returns the state of a new connection, which speaks RESP2 until

@@ -488,8 +488,11 @@ func TestGoRedisAPI(t *testing.T) {
 				t.Errorf("Info: %v", err)
 			}
 			section, err := rdb.Info(ctx, "group_scores").Result()
-			if want := "# Group_scores\r\ncache_bytes_limit:1048576\r\ngets:1\r\ncache_hits:0\r\nloads:1\r\n"; err != nil || !strings.HasPrefix(section, want) {
+			if want := "# Group_scores\r\ncache_bytes_limit:1048576\r\ngets:1\r\ncache_hits:0\r\nhot_hits:0\r\nloads:1\r\n"; err != nil || !strings.HasPrefix(section, want) {
 				t.Errorf("INFO group_scores = %q, %v; want it to start with %q", section, err, want)
+			}
+			if want := "\r\nhandoff_hits:0\r\nhandoff_misses:0\r\nhandoff_fills:0\r\n"; !strings.Contains(section, want) {
+				t.Errorf("INFO group_scores = %q; want the hand-off counters %q", section, want)
 			}
 			m, err := rdb.InfoMap(ctx, "stats").Result()
 			if err != nil || m["Stats"]["keyspace_misses"] == "" {

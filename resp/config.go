@@ -104,8 +104,9 @@ type Config struct {
 	// pipeline it read, so what it holds is the replies of the commands
 	// since its last write: in practice the bound is on one command's
 	// reply, an MGET of many large values, say. A command whose reply would
-	// pass it gets none; like Redis, the server then sends nothing more
-	// and closes the connection. The other connections are unaffected.
+	// pass it gets none: the client gets the replies to the commands before
+	// it, then the connection closes, as Redis closes a client past its
+	// hard limit. The other connections are unaffected.
 	// (Redis, which never waits on a socket, queues the replies of a client
 	// that does not read, and its default for normal clients is no limit.)
 	MaxOutputBytes int64

@@ -11,8 +11,9 @@ import (
 	"github.com/rcache/rcache/resp"
 )
 
-// Example serves a "scores" group over the Redis protocol and reads a score
-// the way any Redis client would: GET scores:Tom.
+// Example serves a "scores" group over the Redis protocol, reads a score
+// the way any Redis client would, GET scores:Tom, and shows the command
+// counts.
 func Example() {
 	reg := group.NewRegistry()
 	def := reg.NewGroup("default", 0, group.GetterFunc(func(context.Context, string) ([]byte, error) {
@@ -51,11 +52,17 @@ func Example() {
 	fmt.Printf("%q\n", reply)
 	conn.Close()
 
+	// The counts behind INFO commandstats, for metrics.
+	for _, c := range srv.Stats().Commands {
+		fmt.Printf("%s: calls=%d failed=%d rejected=%d\n", c.Name, c.Calls, c.FailedCalls, c.RejectedCalls)
+	}
+
 	if err := srv.Shutdown(context.Background()); err != nil {
 		fmt.Println(err)
 	}
 	fmt.Println(<-served)
 	// Output:
 	// "$3\r\n630\r\n"
+	// get: calls=1 failed=0 rejected=0
 	// <nil>
 }

@@ -73,7 +73,13 @@ func (h *handler) exec(cl *client, args [][]byte) {
 	if len(args) == 0 {
 		return // redcon never hands over an empty command
 	}
-	cmd := lookup(h.commands, args[0])
+	// A client sends the same command again and again (a pipeline of
+	// GETs): try the one it sent last before the table.
+	cmd := cl.last
+	if cmd == nil || !equalFold(args[0], cmd.name) {
+		cmd = lookup(h.commands, args[0])
+		cl.last = cmd
+	}
 	if cmd == nil {
 		h.refuse(cl, nil, unknownCommand(args))
 		return

@@ -229,6 +229,7 @@ func appendGroupInfo(b []byte, g *group.Group) []byte {
 	b = appendField(b, "cache_bytes_limit", g.Config().CacheBytes)
 	b = appendField(b, "gets", s.Gets.Load())
 	b = appendField(b, "cache_hits", s.CacheHits.Load())
+	b = appendField(b, "hot_hits", s.HotHits.Load())
 	b = appendField(b, "loads", s.Loads.Load())
 	b = appendField(b, "loads_deduped", s.LoadsDeduped.Load())
 	b = appendField(b, "peer_loads", s.PeerLoads.Load())
@@ -241,6 +242,9 @@ func appendGroupInfo(b []byte, g *group.Group) []byte {
 	b = appendField(b, "server_requests", s.ServerRequests.Load())
 	b = appendField(b, "writes", s.Writes.Load())
 	b = appendField(b, "invalidation_errors", s.Invalidations.Load())
+	b = appendField(b, "handoff_hits", s.HandoffHits.Load())
+	b = appendField(b, "handoff_misses", s.HandoffMisses.Load())
+	b = appendField(b, "handoff_fills", s.HandoffFills.Load())
 	for _, c := range []struct {
 		prefix string
 		which  group.CacheType

@@ -243,3 +243,29 @@ func TestWriterLimit(t *testing.T) {
 		t.Errorf("sent %q, want only the reply under the limit", got)
 	}
 }
+
+// TestFloodThatDoesNotReadIsClosed streams commands and never reads the
+// replies: once the socket buffers are full the server's write stalls, and
+// WriteTimeout closes the connection and frees its goroutine. (ECHOs of
+// 32 KiB fill the buffers sooner than PINGs would, under -race too.)
+func TestFloodThatDoesNotReadIsClosed(t *testing.T) {
+	const writeTimeout = 300 * time.Millisecond
+	f := newFixture(t, func(c *Config) { c.WriteTimeout = writeTimeout })
+	c, r := dial(t, f.addr)
+	if tc, ok := c.(interface{ SetReadBuffer(int) error }); ok {
+		tc.SetReadBuffer(4 << 10)
+	}
+	ping(t, c, r)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer c.Close() // ends the writer below, if the server has not
+	wg.Go(func() {
+		batch := []byte(strings.Repeat(multibulk("ECHO", strings.Repeat("e", 32<<10)), 16))
+		for {
+			if _, err := c.Write(batch); err != nil {
+				return // the server closed the connection
+			}
+		}
+	})
+	waitConns(t, f.srv, 0)
+}

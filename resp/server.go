@@ -10,7 +10,10 @@
 //
 // Every accepted connection passes through a framing guard (guard.go)
 // before redcon reads it, so that no malformed or oversized input reaches
-// redcon's parser.
+// redcon's parser. Under the guard is the socket (socket.go): TLS, when
+// configured, and the write, idle and keepalive timeouts. The server writes
+// a connection's replies out as they grow (serveRESP), so what it holds for
+// a client that does not read is bounded by MaxOutputBytes and WriteTimeout.
 package resp
 
 import (

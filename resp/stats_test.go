@@ -1,10 +1,14 @@
 package resp
 
 import (
+	"bytes"
 	"io"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tidwall/redcon"
 )
 
 func TestStats(t *testing.T) {
@@ -112,6 +116,44 @@ func TestInfoSections(t *testing.T) {
 		}
 		if cluster := strings.Contains(got, "# Cluster\r\n"); cluster == (len(tt.args) > 0 && tt.args[0] == "commandstats") {
 			t.Errorf("INFO %v has the cluster section: %v", tt.args, cluster)
+		}
+	}
+}
+
+// TestLastCommandCache runs commands on one client in an order that
+// switches the command exec tries first, in any case, and checks that each
+// ran as itself.
+func TestLastCommandCache(t *testing.T) {
+	f := newRegistry(t)
+	h := newHandler(Config{Registry: f.reg, Default: f.def}.withDefaults(), t.Context(), time.Now)
+	var buf bytes.Buffer
+	cl := h.newClient(nil, redcon.NewWriter(&buf))
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"GET", "scores:Tom"}, "$3\r\n630\r\n"},
+		{[]string{"get", "scores:Tom"}, "$3\r\n630\r\n"},
+		{[]string{"GEt", "scores:Sam"}, "$3\r\n567\r\n"},
+		{[]string{"GETX", "k"}, "-ERR unknown command 'GETX', with args beginning with: 'k' \r\n"},
+		{[]string{"GE", "k"}, "-ERR unknown command 'GE', with args beginning with: 'k' \r\n"},
+		{[]string{"GET", "nope"}, "$-1\r\n"},
+		{[]string{"GETDEL", "nope"}, "$-1\r\n"},
+		{[]string{"CLIENT", "ID"}, ":1\r\n"},
+		{[]string{"client", "getname"}, "$-1\r\n"},
+		{[]string{"PING"}, "+PONG\r\n"},
+		{[]string{"GET"}, "-ERR wrong number of arguments for 'get' command\r\n"},
+	}
+	for _, s := range steps {
+		args := make([][]byte, len(s.args))
+		for i, a := range s.args {
+			args[i] = []byte(a)
+		}
+		buf.Reset()
+		h.exec(cl, args)
+		cl.w.flush()
+		if got := buf.String(); got != s.want {
+			t.Errorf("%q = %q, want %q", s.args, got, s.want)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -54,6 +53,7 @@ type peer struct {
 	base    string // the member's base URL, as given to Set
 	err     error  // why base is not usable; every request fails with it
 	breaker *breaker
+	co      coalescer
 
 	requests atomic.Int64 // requests sent (not those the breaker refused)
 	errors   atomic.Int64 // requests sent that failed, for any reason
@@ -69,8 +69,15 @@ func (p *Pool) newPeer(base string) *peer {
 	return c
 }
 
-// Get asks the member for one key: GET {base}{group}/{key}.
+// Get asks the member for one key: GET {base}{group}/{key}, or, while
+// other requests to the member are in flight, as part of a GetMany shared
+// with the Gets that arrive meanwhile (see coalescer).
 func (c *peer) Get(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, error) {
+	return c.getCoalesced(ctx, in)
+}
+
+// getOne asks the member for one key: GET {base}{group}/{key}.
+func (c *peer) getOne(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, error) {
 	query := ""
 	if in.GetPeek() {
 		query = "peek=1"
@@ -210,18 +217,18 @@ func (c *peer) send(ctx context.Context, method, grp, key string, hasKey bool, q
 		req.Header[headerAuth] = c.pool.authHeader
 	}
 	deadline, _ := ctx.Deadline() // set above
-	req.Header[headerTimeout] = []string{strconv.FormatInt(ceilMillis(time.Until(deadline)), 10)}
+	if ms := ceilMillis(time.Until(deadline)); ms == c.pool.timeoutMs {
+		// The usual case: the caller's deadline is not the nearer one.
+		req.Header[headerTimeout] = c.pool.timeoutHeader
+	} else {
+		req.Header[headerTimeout] = []string{strconv.FormatInt(ms, 10)}
+	}
 	if rd != nil {
-		req.Header[headerContentType] = []string{contentType}
+		req.Header[headerContentType] = c.pool.contentTypeHeader
 	}
 
-	res, err := c.pool.client.Do(req)
+	res, err := c.pool.rt.RoundTrip(req)
 	if err != nil {
-		// The *url.Error repeats the method and URL, which the caller's
-		// message already names.
-		if ue := (*url.Error)(nil); errors.As(err, &ue) {
-			err = ue.Err
-		}
 		return health(err), err
 	}
 	defer func() {

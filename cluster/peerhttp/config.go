@@ -153,7 +153,8 @@ type Config struct {
 	// the peer's base URL, the operation ("get", "getmany" or "write"),
 	// how long it took and its error (nil on success; wrapping
 	// ErrPeerUnavailable, with a zero d, when the breaker refused it
-	// without sending). It runs on the requesting goroutine, so it must
+	// without sending). Gets coalesced into one GetMany are observed
+	// once, as that "getmany". It runs on the requesting goroutine, so it must
 	// be quick and safe for concurrent use: count, do not block.
 	Observe func(peer, op string, d time.Duration, err error)
 
@@ -276,6 +277,9 @@ func newTransport(timeout time.Duration, tlsCfg *tls.Config) *http.Transport {
 		ResponseHeaderTimeout:  timeout,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
-		TLSClientConfig:        tlsCfg.Clone(), // nil stays nil
+		// Bodies are protocol buffers of cached values, which the
+		// handler never compresses: asking for gzip only costs a header.
+		DisableCompression: true,
+		TLSClientConfig:    tlsCfg.Clone(), // nil stays nil
 	}
 }

@@ -3,6 +3,7 @@ package peerhttp_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -71,4 +72,35 @@ func ExamplePool() {
 	// node 0: hello, bob
 	// node 1: hello, bob
 	// origin loads: 2
+}
+
+// ExampleNewServer serves a Pool on the peer port with the bounds that cut
+// slow clients, as cmd/rcache does. For TLS, pass a *tls.Config holding
+// the node's certificate (and ClientCAs with
+// ClientAuth: tls.RequireAndVerifyClientCert for mutual TLS), call
+// srv.ServeTLS(ln, "", "") instead of Serve, and give the Pools
+// Config.TLS with the CA in RootCAs (and the node's client certificate).
+func ExampleNewServer() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	self := "http://" + ln.Addr().String()
+	pool, err := peerhttp.New(self, peerhttp.Config{Registry: group.NewRegistry()})
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close()
+	srv := peerhttp.NewServer(pool, nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+
+	fmt.Println("header timeout:", srv.ReadHeaderTimeout)
+	if err := srv.Shutdown(context.Background()); err != nil {
+		panic(err)
+	}
+	fmt.Println(<-done)
+	// Output:
+	// header timeout: 5s
+	// http: Server closed
 }

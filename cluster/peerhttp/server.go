@@ -226,7 +226,7 @@ func (p *Pool) reply(w http.ResponseWriter, r *http.Request, m proto.Message) {
 		return
 	}
 	h := w.Header()
-	h[headerContentType] = []string{contentType}
+	h[headerContentType] = p.contentTypeHeader
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b) // a failed write is the asking node's to notice

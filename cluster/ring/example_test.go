@@ -46,3 +46,17 @@ func Example_swap() {
 	// 2
 	// http://10.0.0.1:8001
 }
+
+// Shares tells a status page how much of the key space each node owns.
+func ExampleMap_Shares() {
+	m := ring.New(0, nil)
+	m.Add("http://10.0.0.1:8001", "http://10.0.0.2:8001", "http://10.0.0.3:8001")
+	shares := m.Shares()
+	for _, n := range m.Nodes() {
+		fmt.Printf("%s %.0f%%\n", n, 100*shares[n])
+	}
+	// Output:
+	// http://10.0.0.1:8001 31%
+	// http://10.0.0.2:8001 35%
+	// http://10.0.0.3:8001 35%
+}

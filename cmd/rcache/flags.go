@@ -45,7 +45,9 @@ type options struct {
 
 	tls tlsOptions
 
-	idleTimeout time.Duration
+	idleTimeout  time.Duration
+	keepAlive    time.Duration
+	writeTimeout time.Duration
 
 	set map[string]bool // the flags given on the command line, by name
 }
@@ -143,6 +145,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.tls.ca, "tls-ca", "", "PEM `file` of the CA that signs peers' certificates (and clients' with --tls-auth-clients)")
 	fs.BoolVar(&o.tls.authClient, "tls-auth-clients", false, "require Redis clients to present a certificate signed by --tls-ca")
 	fs.DurationVar(&o.idleTimeout, "timeout", 0, "close a client connection idle for this `duration` (0: never), like Redis's timeout")
+	fs.DurationVar(&o.keepAlive, "tcp-keepalive", 0, "TCP keepalive `period` of client connections (0: 300s; negative: off), like Redis's tcp-keepalive")
+	fs.DurationVar(&o.writeTimeout, "write-timeout", 0, "close a client that takes no 64 KiB of its replies for this `duration` (0: 30s; negative: never)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -78,6 +78,21 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"bad addr", []string{"--addr", "6380"}},
 		{"bad peer addr", []string{"--peer-addr", "8001"}},
 		{"stray argument", []string{"extra"}},
+		{"peers and join", []string{"--peers", "http://127.0.0.1:8001", "--join", "127.0.0.1:7946"}},
+		{"peers and dns", []string{"--peers", "http://127.0.0.1:8001", "--peers-dns", "rcache:8001"}},
+		{"join and dns", []string{"--join", "127.0.0.1:7946", "--peers-dns", "rcache:8001"}},
+		{"bad join", []string{"--join", "7946"}},
+		{"bad gossip addr", []string{"--gossip-addr", "7946"}},
+		{"dns without port", []string{"--peers-dns", "rcache"}},
+		{"gossip key without gossip", []string{"--gossip-key", "AAAAAAAAAAAAAAAAAAAAAA=="}},
+		{"gossip key not base64", []string{"--join", "127.0.0.1:7946", "--gossip-key", "not base64!"}},
+		{"gossip key of 10 bytes", []string{"--join", "127.0.0.1:7946", "--gossip-key", "AAAAAAAAAAAAAA=="}},
+		{"tls cert without key", []string{"--tls-cert", "c.pem"}},
+		{"tls ca without cert", []string{"--tls-ca", "ca.pem"}},
+		{"tls client auth without ca", []string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-auth-clients"}},
+		{"negative timeout", []string{"--timeout", "-1s"}},
+		{"negative handoff keys", []string{"--handoff-keys", "-1"}},
+		{"bad metrics addr", []string{"--metrics-addr", "9100"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +101,26 @@ func TestParseFlagsErrors(t *testing.T) {
 				t.Errorf("parseFlags(%q) succeeded, want an error", tt.args)
 			}
 		})
+	}
+}
+
+func TestParseFlagsMembership(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags([]string{"--join", "10.0.0.1:7946, 10.0.0.2:7946", "--gossip-key", "AAAAAAAAAAAAAAAAAAAAAA=="}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.join, []string{"10.0.0.1:7946", "10.0.0.2:7946"}) || o.gossipAddr != "0.0.0.0:7946" || len(o.gossipKey) != 16 {
+		t.Errorf("join %q, gossip addr %q, key of %d bytes; want two seeds, 0.0.0.0:7946 and 16 bytes", o.join, o.gossipAddr, len(o.gossipKey))
+	}
+	n, err := resolve(&options{gossipAddr: "127.0.0.1:7946", set: map[string]bool{}}, nil, func(name string) (string, bool) {
+		if name == "RCACHE_GOSSIP_KEY" {
+			return "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", true
+		}
+		return "", false
+	})
+	if err != nil || len(n.gossipKey) != 32 {
+		t.Errorf("resolve with $RCACHE_GOSSIP_KEY: key of %d bytes, %v; want 32 bytes", len(n.gossipKey), err)
 	}
 }
 

@@ -241,6 +241,8 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		MaxClients:                 n.maxClients,
 		AllowRemoteWithoutPassword: n.allowRemote,
 		IdleTimeout:                n.idleTimeout,
+		KeepAlive:                  n.keepAlive,
+		WriteTimeout:               n.writeTimeout,
 		TLS:                        tc.resp,
 	})
 	if err != nil {

@@ -46,6 +46,8 @@ type node struct {
 	metricsAddr     string
 	tls             tlsOptions
 	idleTimeout     time.Duration
+	keepAlive       time.Duration
+	writeTimeout    time.Duration
 }
 
 // groupSpec is a group to serve.
@@ -106,6 +108,8 @@ func resolve(o *options, f *config.File, env lookupEnv) (*node, error) {
 		metricsAddr:     o.metricsAddr,
 		tls:             o.tls,
 		idleTimeout:     o.idleTimeout,
+		keepAlive:       o.keepAlive,
+		writeTimeout:    o.writeTimeout,
 	}
 	if n.peerSecret == "" {
 		// An environment variable keeps the secret out of ps.
