@@ -382,7 +382,7 @@ func TestFleetHandoff(t *testing.T) {
 	type result struct {
 		extra, predicted int64
 		took             time.Duration
-		hits, misses     float64
+		hits, misses     float64 // join: the new node's hand-off peeks; leave: hits counts the fills kept
 	}
 	join := func(t *testing.T, window string) result {
 		o := newFaultOrigin(t, 0)
@@ -415,8 +415,13 @@ func TestFleetHandoff(t *testing.T) {
 			t.Fatalf("leave: %v", err)
 		}
 		moved, _ := movedKeys(keys, peerURLs(nodes), peerURLs(nodes[:2]))
+		var fills int64
+		for _, nd := range nodes[:2] {
+			fills += groupInfo(t, testCtx(t), nd.client(t, 3), faultGroup)["handoff_fills"]
+		}
 		extra, _ := getAllThrough(t, o, nodes[0], keys)
-		return result{extra: extra, predicted: int64(len(moved)), took: took}
+		t.Logf("the leaving node: %s; the survivors kept %d pushed entries (INFO handoff_fills)", handedOff(nodes[2]), fills)
+		return result{extra: extra, predicted: int64(len(moved)), took: took, hits: float64(fills)}
 	}
 
 	var joinOn, joinOff, leaveOn, leaveOff result
@@ -428,8 +433,8 @@ func TestFleetHandoff(t *testing.T) {
 	t.Logf("join of a 4th node, %d warm keys: extra origin calls %d of %d moved keys with --handoff-window 30s (new node's handoff hits %.0f, misses %.0f), %d of %d with 0",
 		nkeys, joinOn.extra, joinOn.predicted, joinOn.hits, joinOn.misses, joinOff.extra, joinOff.predicted)
 	t.Logf("re-GET of %d keys after the join: %v with the window, %v without", nkeys, joinOn.took.Round(time.Millisecond), joinOff.took.Round(time.Millisecond))
-	t.Logf("SIGTERM of 1 of 3 nodes, %d warm keys: extra origin calls %d of %d moved keys with --handoff-keys 10000, %d of %d with 0; exit took %v and %v",
-		nkeys, leaveOn.extra, leaveOn.predicted, leaveOff.extra, leaveOff.predicted, leaveOn.took.Round(time.Millisecond), leaveOff.took.Round(time.Millisecond))
+	t.Logf("SIGTERM of 1 of 3 nodes, %d warm keys: extra origin calls %d of %d moved keys with --handoff-keys 10000 (%.0f fills kept), %d of %d with 0 (%.0f fills); exit took %v and %v",
+		nkeys, leaveOn.extra, leaveOn.predicted, leaveOn.hits, leaveOff.extra, leaveOff.predicted, leaveOff.hits, leaveOn.took.Round(time.Millisecond), leaveOff.took.Round(time.Millisecond))
 
 	if joinOff.extra != joinOff.predicted {
 		t.Errorf("join without a window: %d extra origin calls, want %d (one per moved key)", joinOff.extra, joinOff.predicted)

@@ -309,3 +309,15 @@ func shutdownLog(nd *gnode) string {
 	}
 	return b.String()
 }
+
+// handedOff returns the "handed off" line of nd's log, or says there was
+// none.
+func handedOff(nd *gnode) string {
+	for line := range strings.Lines(nd.stderr.String()) {
+		if strings.Contains(line, "handed off") {
+			_, msg, _ := strings.Cut(strings.TrimSpace(line), "msg=")
+			return msg
+		}
+	}
+	return "no hand-off logged"
+}
