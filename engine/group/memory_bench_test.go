@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -56,7 +57,10 @@ func BenchmarkHeapPerKey(b *testing.B) {
 }
 
 // BenchmarkGC reports the wall time of a full runtime.GC() with 1M and 5M
-// keys cached: the mark work the cache's layout costs every cycle.
+// keys cached (us/gc), and two measures of the mark work the cache's layout
+// costs every cycle that do not depend on how loaded the machine is: the
+// heap bytes the GC must scan for pointers (scanMB) and the heap objects
+// (Mobjs).
 func BenchmarkGC(b *testing.B) {
 	for _, n := range []int{1 << 20, 5 << 20} {
 		b.Run(fmt.Sprintf("keys=%dM", n>>20), func(b *testing.B) {
@@ -71,6 +75,10 @@ func BenchmarkGC(b *testing.B) {
 				runs++
 			}
 			b.ReportMetric(float64(total.Microseconds())/float64(runs), "us/gc")
+			sample := []metrics.Sample{{Name: "/gc/scan/heap:bytes"}, {Name: "/gc/heap/objects:objects"}}
+			metrics.Read(sample)
+			b.ReportMetric(float64(sample[0].Value.Uint64())/(1<<20), "scanMB")
+			b.ReportMetric(float64(sample[1].Value.Uint64())/1e6, "Mobjs")
 			runtime.KeepAlive(g)
 		})
 	}

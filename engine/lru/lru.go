@@ -20,7 +20,9 @@ import (
 )
 
 // Cache is a byte-budgeted LRU cache of strings. It is not safe for
-// concurrent use. It holds at most math.MaxInt32 entries.
+// concurrent use. It holds at most math.MaxInt32 entries. Its node slice
+// and index do not shrink: they keep room for the most entries the cache
+// held at once, which later entries reuse, until Clear.
 type Cache struct {
 	// OnEvicted, if not nil, is called with each entry that leaves the cache
 	// because the budget needed its room (RemoveOldest) or because it expired.
