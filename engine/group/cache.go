@@ -10,11 +10,13 @@ import (
 
 // entryOverhead is what one cache entry costs in memory beyond the bytes of
 // its key and value, charged against the budget with them. Measured by
-// TestEntryOverhead (runtime.MemStats.HeapAlloc over 2^20 entries of 16-byte
-// keys and 64-byte values, go1.26 amd64): 245 B per entry, of which 64 are
-// the value; the rest is the list.Element (48), the lru entry (64), the
-// boxed ByteView (16) and the map's share (~53).
-const entryOverhead = 181
+// TestEntryOverhead and BenchmarkHeapPerKey (runtime.MemStats.HeapAlloc
+// after a GC, 2^18 and 2^20 entries of 16-byte keys and 64-byte values,
+// go1.26 amd64): 185-187 B per entry, of which 80 are key and value in one
+// allocation; the rest is the lru node (48 B, plus the node slice's growth
+// slack) and the index map's slot and slack. The old container/list layout
+// cost 181 B here, in five heap objects per entry instead of one.
+const entryOverhead = 106
 
 // cache is a concurrency-safe, byte-budgeted LRU of ByteViews. It builds its
 // lru.Cache lazily so that the zero value is usable.
@@ -63,23 +65,24 @@ func (c *cache) stats() CacheStats {
 
 func (c *cache) lruLocked() *lru.Cache {
 	if c.lru == nil {
-		c.lru = lru.New(c.maxBytes, func(string, lru.Value) { c.evictions.Add(1) })
+		c.lru = lru.New(c.maxBytes, func(string, string) { c.evictions.Add(1) })
 		c.lru.Now = c.now
 		c.lru.EntryOverhead = entryOverhead
 	}
 	return c.lru
 }
 
-// staleEntry is how the cache holds a value that may be served stale: the
-// LRU keeps it until fresh plus staleFor, but get counts it as live only
-// until fresh.
-type staleEntry struct {
-	view  ByteView
-	fresh time.Time
-}
+// A value that may be served stale is kept by the LRU until fresh plus
+// staleFor, but get counts it as live only until fresh: its fresh time, in
+// unix nanoseconds, is the entry's aux. Other entries have aux 0.
 
-// Len charges the value's bytes against the budget.
-func (e staleEntry) Len() int { return e.view.Len() }
+// freshAux encodes a fresh time as an entry's aux, never 0.
+func freshAux(fresh time.Time) int64 {
+	if n := fresh.UnixNano(); n != 0 {
+		return n
+	}
+	return 1
+}
 
 func (c *cache) timeNow() time.Time {
 	if c.now != nil {
@@ -105,10 +108,10 @@ func (c *cache) putLocked(key string, v ByteView, expire time.Time) {
 		return
 	}
 	if c.staleFor > 0 && !expire.IsZero() {
-		l.AddWithExpiry(key, staleEntry{view: v, fresh: expire}, expire.Add(c.staleFor))
+		l.AddJoined(v.joined(key), len(key), expire.Add(c.staleFor), freshAux(expire))
 		return
 	}
-	l.AddWithExpiry(key, v, expire)
+	l.AddJoined(v.joined(key), len(key), expire, 0)
 }
 
 // lookupLocked returns the value under key, its expiry, and whether it is
@@ -118,14 +121,16 @@ func (c *cache) lookupLocked(key string) (v ByteView, expire time.Time, live, pr
 	if c.lru == nil {
 		return ByteView{}, time.Time{}, false, false
 	}
-	val, expire, ok := c.lru.GetWithExpiry(key)
+	e, ok := c.lru.Peek(key)
 	if !ok {
 		return ByteView{}, time.Time{}, false, false
 	}
-	if e, stale := val.(staleEntry); stale {
-		return e.view, e.fresh, c.timeNow().Before(e.fresh), true
+	v = ByteView{s: e.KV, k: e.KeyLen}
+	if e.Aux != 0 {
+		fresh := time.Unix(0, e.Aux)
+		return v, fresh, c.timeNow().Before(fresh), true
 	}
-	return val.(ByteView), expire, true, true
+	return v, e.Expire, true, true
 }
 
 // add stores v under key until expire (zero: never).
@@ -169,7 +174,7 @@ func (c *cache) getStale(key string) (v ByteView, deadline time.Time, ok bool) {
 func (c *cache) addStale(key string, v ByteView, fresh, deadline time.Time) {
 	c.mu.Lock()
 	if !c.tooLarge(key, v) {
-		c.lruLocked().AddWithExpiry(key, staleEntry{view: v, fresh: fresh}, deadline)
+		c.lruLocked().AddJoined(v.joined(key), len(key), deadline, freshAux(fresh))
 	}
 	c.mu.Unlock()
 }
@@ -199,16 +204,13 @@ func (c *cache) snapshot(max int) []handoffItem {
 	}
 	items := make([]handoffItem, 0, n)
 	now := c.timeNow()
-	c.lru.Walk(func(key string, val lru.Value, expire time.Time) bool {
+	c.lru.Walk(func(e lru.Entry) bool {
 		if len(items) == n {
 			return false
 		}
-		it := handoffItem{key: key, expire: expire}
-		switch v := val.(type) {
-		case staleEntry:
-			it.view, it.expire = v.view, v.fresh
-		case ByteView:
-			it.view = v
+		it := handoffItem{key: e.Key(), view: ByteView{s: e.KV, k: e.KeyLen}, expire: e.Expire}
+		if e.Aux != 0 {
+			it.expire = time.Unix(0, e.Aux)
 		}
 		if it.expire.IsZero() || now.Before(it.expire) {
 			items = append(items, it)

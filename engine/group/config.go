@@ -28,9 +28,10 @@ type Config struct {
 	Name string
 
 	// CacheBytes is the group's memory budget in bytes, counting keys,
-	// values and the bookkeeping each entry costs (about 180 bytes): one eighth for the hot cache (copies of other nodes' keys), one
-	// sixteenth for remembered "not found" answers, the rest for the main
-	// cache (keys this node owns). Zero means no limit.
+	// values and the bookkeeping each entry costs (about 106 bytes): one
+	// eighth for the hot cache (copies of other nodes' keys), one sixteenth
+	// for remembered "not found" answers, the rest for the main cache (keys
+	// this node owns). Zero means no limit.
 	CacheBytes int64
 
 	// MaxItemBytes is the largest entry (key, value and the per-entry

@@ -496,7 +496,7 @@ func (g *Group) callGetter(ctx context.Context, key string) (entry, error) {
 		return entry{}, fmt.Errorf("group %s: load %q: %w", g.name, key, err)
 	}
 	g.Stats.LocalLoads.Add(1)
-	e := entry{view: NewByteView(b)}
+	e := entry{view: keyedView(key, b)}
 	if ttl := g.cfg.TTL; ttl > 0 {
 		if j := g.cfg.TTLJitter; j > 0 {
 			ttl += time.Duration(float64(ttl) * j * (2*g.cfg.Rand() - 1))
@@ -521,18 +521,18 @@ func (g *Group) getFromPeer(ctx context.Context, peer PeerGetter, key string) (e
 	if err != nil {
 		return entry{}, err
 	}
-	return g.entryFromPeer(res)
+	return g.entryFromPeer(key, res)
 }
 
-// entryFromPeer turns a peer's answer into an entry or an error.
-func (g *Group) entryFromPeer(res *pb.GetResponse) (entry, error) {
+// entryFromPeer turns a peer's answer for key into an entry or an error.
+func (g *Group) entryFromPeer(key string, res *pb.GetResponse) (entry, error) {
 	switch {
 	case res.GetNotFound():
 		return entry{}, ErrNotFound
 	case res.GetOriginError() != "":
 		return entry{}, &OriginError{Msg: res.GetOriginError()}
 	}
-	e := entry{view: NewByteView(res.GetValue())}
+	e := entry{view: keyedView(key, res.GetValue())}
 	if ttl := res.GetTtlMs(); ttl > 0 {
 		e.expire = g.cfg.Now().Add(msDuration(ttl))
 	}
@@ -595,7 +595,7 @@ func (g *Group) getManyFromPeer(ctx context.Context, peer PeerGetter, keys []str
 		g.Stats.LoadsDeduped.Add(int64(len(idx)))
 		g.Stats.PeerLoads.Add(int64(len(idx)))
 		for j, i := range idx {
-			e, err := g.entryFromPeer(out.GetResults()[j])
+			e, err := g.entryFromPeer(keys[i], out.GetResults()[j])
 			res[i] = Result{Value: e.view, Err: err}
 		}
 		return

@@ -70,7 +70,7 @@ func (g *Group) fromPreviousOwner(ctx context.Context, key string) (entry, bool)
 		}
 		return entry{}, false
 	}
-	e, err := g.entryFromPeer(res)
+	e, err := g.entryFromPeer(key, res)
 	if err != nil {
 		g.Stats.HandoffMisses.Add(1)
 		return entry{}, false
@@ -103,7 +103,7 @@ func (g *Group) fill(in *pb.WriteRequest) bool {
 	if in.GetTtlMs() > 0 {
 		expire = g.cfg.Now().Add(msDuration(in.GetTtlMs()))
 	}
-	v := NewByteView(in.GetValue())
+	v := keyedView(key, in.GetValue())
 	kept := false
 	g.mainCache.modify(key, func(_ ByteView, _ time.Time, held bool) change {
 		if held || g.recentlyWritten(key) {

@@ -168,7 +168,7 @@ func (g *Group) applySet(in *pb.WriteRequest, res *pb.WriteResponse) {
 		case in.TtlMs > 0:
 			exp = now.Add(msDuration(in.TtlMs))
 		}
-		return change{op: putEntry, view: NewByteView(in.Value), expire: exp}
+		return change{op: putEntry, view: keyedView(in.Key, in.Value), expire: exp}
 	})
 }
 

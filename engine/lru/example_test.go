@@ -7,27 +7,22 @@ import (
 	"github.com/rcache/rcache/engine/lru"
 )
 
-// String is a Value whose size is its length in bytes.
-type String string
-
-func (s String) Len() int { return len(s) }
-
 func Example() {
 	// Each entry below costs len(key)+value.Len() = 1+3 = 4 bytes, so a
 	// 12-byte budget holds three of them.
-	c := lru.New(12, func(key string, value lru.Value) {
+	c := lru.New(12, func(key, value string) {
 		fmt.Printf("evicted %s=%s\n", key, value)
 	})
-	c.Add("a", String("one"))
-	c.Add("b", String("two"))
-	c.Add("c", String("six"))
+	c.Add("a", ("one"))
+	c.Add("b", ("two"))
+	c.Add("c", ("six"))
 
 	// Reading "a" makes it the most recently used, leaving "b" the oldest.
 	if v, ok := c.Get("a"); ok {
 		fmt.Println("a =", v)
 	}
-	c.Add("d", String("ten"))
-	c.Add("e", String("won"))
+	c.Add("d", ("ten"))
+	c.Add("e", ("won"))
 
 	_, ok := c.Get("b")
 	fmt.Println("b present:", ok)
@@ -41,14 +36,14 @@ func Example() {
 }
 
 func ExampleCache_AddWithExpiry() {
-	c := lru.New(0, func(key string, value lru.Value) {
+	c := lru.New(0, func(key, value string) {
 		fmt.Printf("evicted %s\n", key)
 	})
 	// A fake clock makes expiry deterministic; nil means time.Now.
 	now := time.Date(2025, time.January, 1, 12, 0, 0, 0, time.UTC)
 	c.Now = func() time.Time { return now }
 
-	c.AddWithExpiry("session", String("alice"), now.Add(time.Minute))
+	c.AddWithExpiry("session", ("alice"), now.Add(time.Minute))
 	if v, expire, ok := c.GetWithExpiry("session"); ok {
 		fmt.Println(v, "until", expire.UTC().Format(time.TimeOnly))
 	}

@@ -1,159 +1,273 @@
-// Package lru implements a byte-budgeted least-recently-used cache whose
-// entries may carry an expiry time.
+// Package lru implements a byte-budgeted least-recently-used cache of
+// strings whose entries may carry an expiry time.
+//
+// The layout is built for millions of small entries. An entry's key and
+// value live together in one string, its only heap allocation; the recency
+// list is a slice of nodes linked by int32 indexes, whose free slots are
+// reused through a free list; and the index maps each key, a string pointing
+// into that same allocation, to its node. The garbage collector thus has one
+// object per entry to track, instead of the four or five a container/list
+// layout with boxed values costs, and no per-entry pointers to chase but the
+// strings themselves.
 //
 // Cache is not safe for concurrent use; engine/group synchronizes access to
 // it.
 package lru
 
 import (
-	"container/list"
+	"math"
 	"time"
 )
 
-// Value is what the cache stores; Len reports its size in bytes, which is
-// charged against the budget together with the length of the key.
-type Value interface {
-	Len() int
-}
-
-// Cache is a byte-budgeted LRU cache. It is not safe for concurrent use.
+// Cache is a byte-budgeted LRU cache of strings. It is not safe for
+// concurrent use. It holds at most math.MaxInt32 entries. Its node slice
+// and index do not shrink: they keep room for the most entries the cache
+// held at once, which later entries reuse, until Clear.
 type Cache struct {
 	// OnEvicted, if not nil, is called with each entry that leaves the cache
 	// because the budget needed its room (RemoveOldest) or because it expired.
 	// It is not called for Remove, Clear or when Add replaces a key's value.
-	OnEvicted func(key string, value Value)
+	OnEvicted func(key, value string)
 
 	// Now is the clock used to decide whether an entry has expired; nil means
 	// time.Now. Tests inject a fake clock here.
 	Now func() time.Time
 
 	// EntryOverhead is charged against the budget for each entry on top of
-	// len(key)+value.Len(): the memory the entry's bookkeeping costs. With
+	// len(key)+len(value): the memory the entry's bookkeeping costs. With
 	// small values that cost dominates, and a budget that ignored it would
 	// be overrun several times over. Set it before the first Add.
 	EntryOverhead int64
 
 	maxBytes int64
 	nbytes   int64
-	ll       *list.List
-	items    map[string]*list.Element
+	// nodes[0] is the sentinel of the circular recency list: its next is
+	// the most recently used entry, its prev the least. Unused nodes form a
+	// list through next, starting at free (0: none).
+	nodes []node
+	free  int32
+	items map[string]int32 // keys point into their node's kv
 }
 
-type entry struct {
-	key    string
-	value  Value
-	expire time.Time // the zero time means the entry never expires
+// node is one entry, or a free slot (kv == "").
+type node struct {
+	kv         string // the key, then the value: one allocation
+	klen       int
+	prev, next int32
+	expire     int64 // unix nanoseconds; never (math.MaxInt64) means no expiry
+	aux        int64 // the caller's, stored with the entry
 }
 
-// expiredAt reports whether e has expired at now.
-func (e *entry) expiredAt(now time.Time) bool {
-	return !e.expire.IsZero() && !now.Before(e.expire)
+func (n *node) key() string   { return n.kv[:n.klen] }
+func (n *node) value() string { return n.kv[n.klen:] }
+
+// never is a node's expire when it has none: no clock reads that far.
+const never = math.MaxInt64
+
+// expiredAt reports whether n has expired at now (unix nanoseconds).
+func (n *node) expiredAt(now int64) bool { return now >= n.expire }
+
+// Entry is one entry of the cache as Peek and Walk report it.
+type Entry struct {
+	// KV holds the key and then the value; KeyLen is the key's length.
+	// Passing them back to AddJoined stores the entry without a copy.
+	KV     string
+	KeyLen int
+	// Expire is when the entry expires; the zero time means never.
+	Expire time.Time
+	// Aux is the number stored with the entry by AddJoined.
+	Aux int64
 }
 
-// expired reports whether e has expired, reading the clock only when e has
-// an expiry.
-func (c *Cache) expired(e *entry) bool {
-	return !e.expire.IsZero() && e.expiredAt(c.now())
-}
+// Key returns the entry's key.
+func (e Entry) Key() string { return e.KV[:e.KeyLen] }
 
-// size is what e is charged against the budget.
-func (c *Cache) size(e *entry) int64 {
-	return c.EntryOverhead + int64(len(e.key)+e.value.Len())
-}
+// Value returns the entry's value.
+func (e Entry) Value() string { return e.KV[e.KeyLen:] }
 
 // New returns an empty cache that holds at most maxBytes bytes, counting
-// EntryOverhead+len(key)+value.Len() for each entry; maxBytes == 0 means no
-// limit.
-// onEvicted may be nil.
-func New(maxBytes int64, onEvicted func(key string, value Value)) *Cache {
-	return &Cache{
-		OnEvicted: onEvicted,
-		maxBytes:  maxBytes,
-		ll:        list.New(),
-		items:     make(map[string]*list.Element),
-	}
+// EntryOverhead+len(key)+len(value) for each entry; maxBytes == 0 means no
+// limit. onEvicted may be nil.
+func New(maxBytes int64, onEvicted func(key, value string)) *Cache {
+	return &Cache{OnEvicted: onEvicted, maxBytes: maxBytes}
 }
 
-func (c *Cache) now() time.Time {
+func (c *Cache) nowNanos() int64 {
 	if c.Now != nil {
-		return c.Now()
+		return c.Now().UnixNano()
 	}
-	return time.Now()
+	return time.Now().UnixNano()
+}
+
+// Unix nanoseconds cover the years 1678 to 2262; expiries outside are
+// clamped to these, one nanosecond inside so that the latest is not never.
+var (
+	minExpire = time.Unix(0, math.MinInt64)
+	maxExpire = time.Unix(0, never-1)
+)
+
+// nanos converts an expiry to the nodes' form: the zero time is never, and
+// times outside the years 1678 to 2262 are clamped to that range.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return never
+	case t.Before(minExpire):
+		return math.MinInt64
+	case t.After(maxExpire):
+		return never - 1
+	}
+	return t.UnixNano()
+}
+
+// fromNanos converts a node's expiry back to a time.
+func fromNanos(n int64) time.Time {
+	if n == never {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // Add stores value under key with no expiry; see AddWithExpiry.
-func (c *Cache) Add(key string, value Value) {
+func (c *Cache) Add(key, value string) {
 	c.AddWithExpiry(key, value, time.Time{})
 }
 
-// AddWithExpiry stores value under key until expire (the zero time means
-// never) and makes it the most recently used entry, then evicts the least
-// recently used entries until the cache fits its budget again.
+// AddWithExpiry stores a copy of key and value, in one allocation, until
+// expire (the zero time means never); see AddJoined.
+func (c *Cache) AddWithExpiry(key, value string, expire time.Time) {
+	c.AddJoined(key+value, len(key), expire, 0)
+}
+
+// AddJoined stores kv[klen:] under kv[:klen] until expire (the zero time
+// means never), with aux, and makes it the most recently used entry, then
+// evicts the least recently used entries until the cache fits its budget
+// again. The cache keeps kv itself, without a copy: the key in its index
+// points into kv.
+//
+// Expiries outside the years 1678 to 2262 (what int64 Unix nanoseconds
+// hold) are clamped to that range.
 //
 // An entry that alone is larger than the whole budget is refused: it is not
-// stored, and any previous value for key is dropped, so the cache never
+// stored, and any previous value for the key is dropped, so the cache never
 // empties itself to make room for something that cannot fit.
-func (c *Cache) AddWithExpiry(key string, value Value, expire time.Time) {
-	if c.maxBytes > 0 && c.EntryOverhead+int64(len(key)+value.Len()) > c.maxBytes {
+func (c *Cache) AddJoined(kv string, klen int, expire time.Time, aux int64) {
+	key := kv[:klen]
+	size := c.EntryOverhead + int64(len(kv))
+	if c.maxBytes > 0 && size > c.maxBytes {
 		c.Remove(key)
 		return
 	}
-	if el, ok := c.items[key]; ok {
-		c.ll.MoveToFront(el)
-		e := el.Value.(*entry)
-		c.nbytes += int64(value.Len() - e.value.Len())
-		e.value = value
-		e.expire = expire
+	if c.nodes == nil {
+		c.nodes = make([]node, 1, 64)
+		c.items = make(map[string]int32)
+	}
+	exp := nanos(expire)
+	if i, ok := c.items[key]; ok {
+		n := &c.nodes[i]
+		c.nbytes += int64(len(kv) - len(n.kv))
+		if n.kv != kv || n.klen != klen {
+			n.kv, n.klen = kv, klen
+			// Assigning to an existing string key replaces the stored key
+			// too, so the index lets go of the old allocation.
+			c.items[key] = i
+		}
+		n.expire, n.aux = exp, aux
+		c.moveToFront(i)
 	} else {
-		e := &entry{key: key, value: value, expire: expire}
-		c.items[key] = c.ll.PushFront(e)
-		c.nbytes += c.size(e)
+		i := c.alloc()
+		c.nodes[i] = node{kv: kv, klen: klen, expire: exp, aux: aux}
+		c.pushFront(i)
+		c.items[key] = i
+		c.nbytes += size
 	}
 	for c.maxBytes > 0 && c.nbytes > c.maxBytes {
 		c.RemoveOldest()
 	}
 }
 
+// alloc returns a free node's index, growing the slice if none is free.
+func (c *Cache) alloc() int32 {
+	if i := c.free; i != 0 {
+		c.free = c.nodes[i].next
+		return i
+	}
+	if len(c.nodes) > math.MaxInt32 {
+		panic("lru: more than math.MaxInt32 entries")
+	}
+	c.nodes = append(c.nodes, node{})
+	return int32(len(c.nodes) - 1)
+}
+
+// pushFront links node i in as the most recently used.
+func (c *Cache) pushFront(i int32) {
+	head := c.nodes[0].next
+	c.nodes[i].prev, c.nodes[i].next = 0, head
+	c.nodes[head].prev = i
+	c.nodes[0].next = i
+}
+
+// unlink takes node i out of the recency list.
+func (c *Cache) unlink(i int32) {
+	n := &c.nodes[i]
+	c.nodes[n.prev].next = n.next
+	c.nodes[n.next].prev = n.prev
+}
+
+func (c *Cache) moveToFront(i int32) {
+	if c.nodes[0].next != i {
+		c.unlink(i)
+		c.pushFront(i)
+	}
+}
+
 // Get returns the value stored under key and marks it most recently used.
 // An expired entry is removed and reported as missing.
-func (c *Cache) Get(key string) (value Value, ok bool) {
-	value, _, ok = c.GetWithExpiry(key)
-	return value, ok
+func (c *Cache) Get(key string) (value string, ok bool) {
+	e, ok := c.Peek(key)
+	return e.Value(), ok
 }
 
 // GetWithExpiry is like Get and also returns the entry's expiry time (the
 // zero time when it never expires).
-func (c *Cache) GetWithExpiry(key string) (value Value, expire time.Time, ok bool) {
-	el, ok := c.items[key]
+func (c *Cache) GetWithExpiry(key string) (value string, expire time.Time, ok bool) {
+	e, ok := c.Peek(key)
+	return e.Value(), e.Expire, ok
+}
+
+// Peek returns the entry stored under key and marks it most recently used,
+// like Get. An expired entry is removed and reported as missing.
+func (c *Cache) Peek(key string) (Entry, bool) {
+	i, ok := c.items[key]
 	if !ok {
-		return nil, time.Time{}, false
+		return Entry{}, false
 	}
-	e := el.Value.(*entry)
-	if c.expired(e) {
-		c.evict(el)
-		return nil, time.Time{}, false
+	n := &c.nodes[i]
+	if n.expire != never && n.expiredAt(c.nowNanos()) {
+		c.evict(i)
+		return Entry{}, false
 	}
-	c.ll.MoveToFront(el)
-	return e.value, e.expire, true
+	c.moveToFront(i)
+	return Entry{KV: n.kv, KeyLen: n.klen, Expire: fromNanos(n.expire), Aux: n.aux}, true
 }
 
 // Remove deletes key and reports whether it was present (and unexpired).
 // OnEvicted is not called.
 func (c *Cache) Remove(key string) bool {
-	el, ok := c.items[key]
+	i, ok := c.items[key]
 	if !ok {
 		return false
 	}
-	e := el.Value.(*entry)
-	live := !c.expired(e)
-	c.removeElement(el)
+	n := &c.nodes[i]
+	live := n.expire == never || !n.expiredAt(c.nowNanos())
+	c.removeNode(i)
 	return live
 }
 
 // RemoveOldest evicts the least recently used entry, calling OnEvicted.
 func (c *Cache) RemoveOldest() {
-	if el := c.ll.Back(); el != nil {
-		c.evict(el)
+	if len(c.nodes) > 0 && c.nodes[0].prev != 0 {
+		c.evict(c.nodes[0].prev)
 	}
 }
 
@@ -161,15 +275,18 @@ func (c *Cache) RemoveOldest() {
 // evicts those that have expired; it returns how many it evicted. Expired
 // entries are otherwise reclaimed when read or when the budget needs room.
 func (c *Cache) Sweep(n int) int {
-	now := c.now()
+	if len(c.nodes) == 0 {
+		return 0
+	}
+	now := c.nowNanos()
 	evicted := 0
-	for el := c.ll.Back(); el != nil && n > 0; n-- {
-		prev := el.Prev()
-		if el.Value.(*entry).expiredAt(now) {
-			c.evict(el)
+	for i := c.nodes[0].prev; i != 0 && n > 0; n-- {
+		prev := c.nodes[i].prev
+		if c.nodes[i].expiredAt(now) {
+			c.evict(i)
 			evicted++
 		}
-		el = prev
+		i = prev
 	}
 	return evicted
 }
@@ -178,39 +295,46 @@ func (c *Cache) Sweep(n int) int {
 // until fn returns false. It changes no entry's position and reclaims no
 // expired entry: fn sees expired entries too, with their expiry. fn must not
 // change the cache.
-func (c *Cache) Walk(fn func(key string, value Value, expire time.Time) bool) {
-	for el := c.ll.Front(); el != nil; el = el.Next() {
-		e := el.Value.(*entry)
-		if !fn(e.key, e.value, e.expire) {
+func (c *Cache) Walk(fn func(Entry) bool) {
+	if len(c.nodes) == 0 {
+		return
+	}
+	for i := c.nodes[0].next; i != 0; i = c.nodes[i].next {
+		n := &c.nodes[i]
+		if !fn(Entry{KV: n.kv, KeyLen: n.klen, Expire: fromNanos(n.expire), Aux: n.aux}) {
 			return
 		}
 	}
 }
 
-// Clear removes every entry without calling OnEvicted.
+// Clear removes every entry without calling OnEvicted, and lets the
+// garbage collector have the memory they used.
 func (c *Cache) Clear() {
-	c.ll.Init()
-	clear(c.items)
-	c.nbytes = 0
+	c.nodes, c.items, c.free, c.nbytes = nil, nil, 0, 0
 }
 
 // Len returns the number of entries, including expired ones not yet reclaimed.
-func (c *Cache) Len() int { return c.ll.Len() }
+func (c *Cache) Len() int { return len(c.items) }
 
 // Bytes returns the bytes charged against the budget: the sum of
-// EntryOverhead+len(key)+value.Len() over all entries.
+// EntryOverhead+len(key)+len(value) over all entries.
 func (c *Cache) Bytes() int64 { return c.nbytes }
 
-func (c *Cache) evict(el *list.Element) {
-	e := c.removeElement(el)
+func (c *Cache) evict(i int32) {
+	n := c.nodes[i]
+	c.removeNode(i)
 	if c.OnEvicted != nil {
-		c.OnEvicted(e.key, e.value)
+		c.OnEvicted(n.key(), n.value())
 	}
 }
 
-func (c *Cache) removeElement(el *list.Element) *entry {
-	e := c.ll.Remove(el).(*entry)
-	delete(c.items, e.key)
-	c.nbytes -= c.size(e)
-	return e
+// removeNode unlinks node i, drops it from the index and puts it on the
+// free list.
+func (c *Cache) removeNode(i int32) {
+	c.unlink(i)
+	n := &c.nodes[i]
+	delete(c.items, n.key())
+	c.nbytes -= c.EntryOverhead + int64(len(n.kv))
+	*n = node{next: c.free}
+	c.free = i
 }

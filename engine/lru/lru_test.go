@@ -2,17 +2,18 @@ package lru
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
-// String is a Value whose size is its length in bytes.
-type String string
-
-func (s String) Len() int { return len(s) }
+// String is the cache's value type; the tests name it to read like the
+// values they store.
+type String = string
 
 // base is the fake clock's starting instant in the expiry tests.
 var base = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
@@ -20,7 +21,7 @@ var base = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
 // recorder collects the keys passed to OnEvicted, in call order.
 type recorder struct{ keys []string }
 
-func (r *recorder) onEvicted(key string, _ Value) { r.keys = append(r.keys, key) }
+func (r *recorder) onEvicted(key, _ string) { r.keys = append(r.keys, key) }
 
 // newClockCache returns a cache with the given budget whose OnEvicted feeds
 // the returned recorder and whose clock reads *now.
@@ -31,23 +32,48 @@ func newClockCache(maxBytes int64, now *time.Time) (*Cache, *recorder) {
 	return c, rec
 }
 
-// checkInvariants verifies the cache's internal bookkeeping: the map and the
-// list hold the same entries and nbytes is the sum of their sizes.
+// checkInvariants verifies the cache's internal bookkeeping: the list is
+// linked both ways, the map and the list hold the same entries, every slot
+// is either listed or free, and nbytes is the sum of the entries' sizes.
 func checkInvariants(t *testing.T, c *Cache) {
 	t.Helper()
-	if got, want := len(c.items), c.ll.Len(); got != want {
-		t.Errorf("len(items) = %d, want ll.Len() = %d", got, want)
-	}
 	var sum int64
-	for el := c.ll.Front(); el != nil; el = el.Next() {
-		e := el.Value.(*entry)
-		sum += int64(len(e.key) + e.value.Len())
-		if c.items[e.key] != el {
-			t.Errorf("items[%q] does not point at its list element", e.key)
+	listed := 0
+	if len(c.nodes) > 0 {
+		for i := c.nodes[0].next; i != 0; i = c.nodes[i].next {
+			n := &c.nodes[i]
+			if c.nodes[n.next].prev != i {
+				t.Errorf("node %d's next does not link back", i)
+				return
+			}
+			if listed++; listed > len(c.nodes) {
+				t.Errorf("the list has a cycle")
+				return
+			}
+			sum += c.EntryOverhead + int64(len(n.kv))
+			if j, ok := c.items[n.key()]; !ok || j != i {
+				t.Errorf("items[%q] = %d, %v, want node %d", n.key(), j, ok, i)
+			}
 		}
 	}
+	free := 0
+	for i := c.free; i != 0; i = c.nodes[i].next {
+		if c.nodes[i].kv != "" {
+			t.Errorf("free node %d still holds %q", i, c.nodes[i].kv)
+		}
+		if free++; free > len(c.nodes) {
+			t.Errorf("the free list has a cycle")
+			return
+		}
+	}
+	if got, want := len(c.items), listed; got != want {
+		t.Errorf("len(items) = %d, want the list's %d", got, want)
+	}
+	if len(c.nodes) > 0 && listed+free != len(c.nodes)-1 {
+		t.Errorf("%d listed + %d free nodes, want %d", listed, free, len(c.nodes)-1)
+	}
 	if got := c.Bytes(); got != sum {
-		t.Errorf("Bytes() = %d, want sum of len(key)+value.Len() = %d", got, sum)
+		t.Errorf("Bytes() = %d, want sum of EntryOverhead+len(key)+len(value) = %d", got, sum)
 	}
 	if c.maxBytes > 0 && c.Bytes() > c.maxBytes {
 		t.Errorf("Bytes() = %d, over budget %d", c.Bytes(), c.maxBytes)
@@ -63,8 +89,8 @@ func checkGet(t *testing.T, c *Cache, key string, want String, wantOK bool) {
 		t.Errorf("Get(%q) ok = %v, want %v", key, ok, wantOK)
 	case ok && v != want:
 		t.Errorf("Get(%q) = %q, want %q", key, v, want)
-	case !ok && v != nil:
-		t.Errorf("Get(%q) = %q on a miss, want nil", key, v)
+	case !ok && v != "":
+		t.Errorf("Get(%q) = %q on a miss, want \"\"", key, v)
 	}
 }
 
@@ -261,7 +287,7 @@ func TestNoLimit(t *testing.T) {
 	for i := range n {
 		k, v := fmt.Sprintf("key%d", i), String(strings.Repeat("v", i%50))
 		c.Add(k, v)
-		want += int64(len(k) + v.Len())
+		want += int64(len(k) + len(v))
 	}
 
 	checkLenBytes(t, c, n, want)
@@ -395,8 +421,8 @@ func TestExpiry(t *testing.T) {
 				checkEvicted(t, rec)
 				return
 			}
-			if v != nil || !gotExpire.IsZero() {
-				t.Errorf("GetWithExpiry(%q) = %v, %v on a miss, want nil, zero time", "a", v, gotExpire)
+			if v != "" || !gotExpire.IsZero() {
+				t.Errorf("GetWithExpiry(%q) = %q, %v on a miss, want \"\", zero time", "a", v, gotExpire)
 			}
 			checkGet(t, c, "a", "", false)
 			checkLenBytes(t, c, 1, 2) // reclaimed on the first read
@@ -421,7 +447,8 @@ func TestGetExpired(t *testing.T) {
 }
 
 // TestExpiryRange checks expiries whose Unix nanosecond count is zero or
-// does not fit in an int64; each must behave like any other instant.
+// does not fit in an int64: the epoch behaves like any other instant, and
+// the others are clamped to the years 1678 to 2262 (wantExpire).
 func TestExpiryRange(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -429,11 +456,15 @@ func TestExpiryRange(t *testing.T) {
 		now    time.Time
 		expire time.Time
 		wantOK bool
+		// wantExpire is the expiry GetWithExpiry reports; zero: expire.
+		wantExpire time.Time
 	}{
 		{name: "epoch not reached", now: time.Unix(-1, 0), expire: time.Unix(0, 0), wantOK: true},
 		{name: "epoch reached", now: time.Unix(0, 0), expire: time.Unix(0, 0), wantOK: false},
-		{name: "year 3000", now: base, expire: time.Date(3000, time.January, 1, 0, 0, 0, 0, time.UTC), wantOK: true},
-		{name: "year 9999", now: base, expire: time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC), wantOK: true},
+		{name: "year 3000", now: base, expire: time.Date(3000, time.January, 1, 0, 0, 0, 0, time.UTC), wantOK: true,
+			wantExpire: time.Unix(0, math.MaxInt64-1)},
+		{name: "year 9999", now: base, expire: time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC), wantOK: true,
+			wantExpire: time.Unix(0, math.MaxInt64-1)},
 		{name: "year 1600", now: base, expire: time.Date(1600, time.January, 1, 0, 0, 0, 0, time.UTC), wantOK: false},
 	}
 	for _, tt := range tests {
@@ -447,8 +478,12 @@ func TestExpiryRange(t *testing.T) {
 			if ok != tt.wantOK {
 				t.Errorf("GetWithExpiry(%q) ok = %v at %v with expiry %v, want %v", "a", ok, tt.now, tt.expire, tt.wantOK)
 			}
-			if ok && !gotExpire.Equal(tt.expire) {
-				t.Errorf("GetWithExpiry(%q) expire = %v, want %v", "a", gotExpire, tt.expire)
+			want := tt.wantExpire
+			if want.IsZero() {
+				want = tt.expire
+			}
+			if ok && !gotExpire.Equal(want) {
+				t.Errorf("GetWithExpiry(%q) expire = %v, want %v", "a", gotExpire, want)
 			}
 		})
 	}
@@ -740,8 +775,8 @@ func TestAgainstModel(t *testing.T) {
 			r := rand.New(rand.NewPCG(tt.seed, 0x5eed))
 			now := base
 			var got []string
-			c := New(tt.maxBytes, func(key string, value Value) {
-				got = append(got, key+"="+string(value.(String)))
+			c := New(tt.maxBytes, func(key, value string) {
+				got = append(got, key+"="+value)
 			})
 			c.Now = func() time.Time { return now }
 			m := &model{maxBytes: tt.maxBytes}
@@ -840,25 +875,26 @@ func compareModel(t *testing.T, c *Cache, m *model) {
 	checkInvariants(t, c)
 	checkLenBytes(t, c, len(m.order), m.bytes())
 	i := len(m.order) - 1 // the list's front is the model's end
-	for el := c.ll.Front(); el != nil; el = el.Next() {
-		e := el.Value.(*entry)
+	c.Walk(func(e Entry) bool {
 		if i < 0 {
-			t.Errorf("cache holds extra entry %q", e.key)
-			continue
+			t.Errorf("cache holds extra entry %q", e.Key())
+			return true
 		}
 		want := m.order[i]
-		if e.key != want.key || e.value != want.value {
-			t.Errorf("entry %d from most recent = %q=%q, want %q=%q", len(m.order)-1-i, e.key, e.value, want.key, want.value)
+		if e.Key() != want.key || e.Value() != want.value || !e.Expire.Equal(want.expire) {
+			t.Errorf("entry %d from most recent = %q=%q until %v, want %q=%q until %v",
+				len(m.order)-1-i, e.Key(), e.Value(), e.Expire, want.key, want.value, want.expire)
 		}
 		i--
-	}
+		return true
+	})
 	for _, want := range m.order {
-		el, ok := c.items[want.key]
+		j, ok := c.items[want.key]
 		if !ok {
 			t.Errorf("items[%q] missing, want %q", want.key, want.value)
 			continue
 		}
-		if v := el.Value.(*entry).value; v != want.value {
+		if v := c.nodes[j].value(); v != want.value {
 			t.Errorf("items[%q] = %q, want %q", want.key, v, want.value)
 		}
 	}
@@ -878,7 +914,7 @@ func benchKeys(n int) []string {
 func benchmarkGet(b *testing.B, n int) {
 	keys := benchKeys(n)
 	c := New(0, nil)
-	var v Value = String("value")
+	v := "value"
 	for _, k := range keys {
 		c.Add(k, v)
 	}
@@ -900,8 +936,8 @@ func BenchmarkGet1M(b *testing.B)  { benchmarkGet(b, 1<<20) }
 // existing entry; with n > capacity every Add inserts and evicts one entry.
 func benchmarkAdd(b *testing.B, n, capacity int) {
 	keys := benchKeys(n)
-	var v Value = String("value")
-	entrySize := len(keys[0]) + v.Len()
+	v := "value"
+	entrySize := len(keys[0]) + len(v)
 	c := New(int64(capacity*entrySize), nil)
 	for _, k := range keys {
 		c.Add(k, v)
@@ -937,4 +973,51 @@ func TestEntryOverhead(t *testing.T) {
 	checkLenBytes(t, c, 2, 26)
 	c.Remove("b")
 	checkLenBytes(t, c, 1, 13)
+}
+
+// TestAddJoined checks that AddJoined keeps the caller's string (the index's
+// key points into it), that replacing a value moves the index's key to the
+// new string so the old one can be freed, and that aux round-trips.
+func TestAddJoined(t *testing.T) {
+	c := New(0, nil)
+	kv := strings.Clone("keyvalue")
+	c.AddJoined(kv, 3, time.Time{}, 42)
+	e, ok := c.Peek("key")
+	if !ok || e.Key() != "key" || e.Value() != "value" || e.Aux != 42 || !e.Expire.IsZero() {
+		t.Fatalf("Peek(key) = %+v, %v, want key=value with aux 42 and no expiry", e, ok)
+	}
+	if unsafe.StringData(e.KV) != unsafe.StringData(kv) {
+		t.Errorf("Peek(key).KV is a copy, want the string passed to AddJoined")
+	}
+	indexKey := func() *byte {
+		for k := range c.items {
+			return unsafe.StringData(k)
+		}
+		return nil
+	}
+	if indexKey() != unsafe.StringData(kv) {
+		t.Errorf("the index's key does not point into the entry's string")
+	}
+	kv2 := strings.Clone("keyother")
+	c.AddJoined(kv2, 3, time.Time{}, 0)
+	if indexKey() != unsafe.StringData(kv2) {
+		t.Errorf("after a replace, the index's key still points into the old string")
+	}
+	checkLenBytes(t, c, 1, int64(len(kv2)))
+	checkInvariants(t, c)
+}
+
+// TestAddJoinedKeepsValue checks that re-adding an entry's own string only
+// changes its expiry and aux.
+func TestAddJoinedKeepsValue(t *testing.T) {
+	now := base
+	c, _ := newClockCache(0, &now)
+	c.Add("k", "v")
+	e, _ := c.Peek("k")
+	c.AddJoined(e.KV, e.KeyLen, base.Add(time.Second), 7)
+	got, ok := c.Peek("k")
+	if !ok || got.KV != e.KV || unsafe.StringData(got.KV) != unsafe.StringData(e.KV) || got.Aux != 7 || !got.Expire.Equal(base.Add(time.Second)) {
+		t.Errorf("after re-adding, Peek(k) = %+v, %v; want the same string with aux 7 and a 1s expiry", got, ok)
+	}
+	checkLenBytes(t, c, 1, 2)
 }
