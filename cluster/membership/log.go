@@ -3,18 +3,29 @@ package membership
 import (
 	"context"
 	"log/slog"
+	"net"
 	"strings"
+	"sync/atomic"
 )
 
 // logWriter is the io.Writer under the *log.Logger given to memberlist. It
 // turns each line, shaped "[LEVEL] memberlist: message", into one slog
 // record at that level, so that the severity is not written into the
 // message.
-type logWriter struct{ log *slog.Logger }
+// Once closing is set (the node is leaving or shutting down), errors
+// about the sockets memberlist has just closed are expected and logged at
+// debug: a graceful leave should not log an ERROR.
+type logWriter struct {
+	log     *slog.Logger
+	closing *atomic.Bool // nil: never closing
+}
 
 // Write logs p as one record and never fails.
 func (w logWriter) Write(p []byte) (int, error) {
 	level, msg := parseLogLine(string(p))
+	if level > slog.LevelDebug && w.closing != nil && w.closing.Load() && strings.Contains(msg, net.ErrClosed.Error()) {
+		level = slog.LevelDebug
+	}
 	w.log.Log(context.Background(), level, msg)
 	return len(p), nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 )
 
@@ -48,9 +49,17 @@ func TestLogWriter(t *testing.T) {
 			return a
 		},
 	})
-	l := log.New(logWriter{slog.New(h)}, "", 0)
+	var closing atomic.Bool
+	l := log.New(logWriter{log: slog.New(h), closing: &closing}, "", 0)
 	l.Printf("[WARN] memberlist: Refuting a suspect message (from: %s)", "node2")
-	want := "level=WARN msg=\"Refuting a suspect message (from: node2)\"\n"
+	l.Printf("[ERR] memberlist: Failed to send UDP ping: write udp 127.0.0.1:1: use of closed network connection")
+	closing.Store(true)
+	l.Printf("[ERR] memberlist: Failed to send UDP ping: write udp 127.0.0.1:1: use of closed network connection")
+	l.Printf("[ERR] memberlist: Failed to send gossip to 127.0.0.1:2: connection refused")
+	want := "level=WARN msg=\"Refuting a suspect message (from: node2)\"\n" +
+		"level=ERROR msg=\"Failed to send UDP ping: write udp 127.0.0.1:1: use of closed network connection\"\n" +
+		"level=DEBUG msg=\"Failed to send UDP ping: write udp 127.0.0.1:1: use of closed network connection\"\n" +
+		"level=ERROR msg=\"Failed to send gossip to 127.0.0.1:2: connection refused\"\n"
 	if got := buf.String(); got != want {
 		t.Errorf("logged %q, want %q", got, want)
 	}

@@ -158,6 +158,8 @@ type Membership struct {
 
 	mu     sync.Mutex // guards closed, and orders Leave and Shutdown
 	closed bool
+
+	closing atomic.Bool // set as Leave or Shutdown begins; read by the log writer
 }
 
 // Start validates cfg, starts gossip on cfg.BindAddr and begins joining
@@ -208,7 +210,7 @@ func Start(cfg Config) (*Membership, error) {
 		cfg.Tune(mc)
 	}
 	mc.LogOutput = nil
-	mc.Logger = log.New(logWriter{m.log}, "", 0)
+	mc.Logger = log.New(logWriter{log: m.log, closing: &m.closing}, "", 0)
 
 	ml, err := memberlist.Create(mc)
 	if err != nil {
@@ -262,6 +264,7 @@ func (m *Membership) Leave(timeout time.Duration) error {
 		return nil
 	}
 	m.closed = true
+	m.closing.Store(true)
 	// Stop rejoin first: a Join after Leave would announce us alive again.
 	// Stop watch too, so that OnChange never sees the set without us.
 	m.stopLocked()
@@ -291,6 +294,7 @@ func (m *Membership) Shutdown() error {
 		return nil
 	}
 	m.closed = true
+	m.closing.Store(true)
 	m.stopLocked()
 	if err := m.ml.Shutdown(); err != nil {
 		return fmt.Errorf("membership: shutdown: %w", err)
