@@ -12,10 +12,10 @@ import (
 const (
 	// memLimitFactor scales the sum of the groups' budgets (which charge
 	// each entry's real overhead) to the heap the process may use.
-	memLimitFactor = 1.25
+	memLimitFactor = 1.15
 	// memLimitBase is the room for everything but cached entries:
 	// connections' buffers, loads in flight, the runtime itself.
-	memLimitBase = 32 << 20
+	memLimitBase = 8 << 20
 )
 
 // memoryLimit returns the soft memory limit for a node whose groups have the

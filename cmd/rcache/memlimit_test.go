@@ -12,8 +12,8 @@ func TestMemoryLimit(t *testing.T) {
 		want    int64
 		ok      bool
 	}{
-		{"one group", []int64{64 << 20}, 80<<20 + memLimitBase, true},
-		{"two groups", []int64{64 << 20, 64 << 20}, 160<<20 + memLimitBase, true},
+		{"one group", []int64{64 << 20}, 85563801, true},             // 1.15 × 64 MiB + 8 MiB
+		{"two groups", []int64{64 << 20, 64 << 20}, 162738995, true}, // 1.15 × 128 MiB + 8 MiB
 		{"an unlimited group", []int64{64 << 20, 0}, 0, false},
 		{"no groups", nil, memLimitBase, true},
 		{"huge", []int64{math.MaxInt64, math.MaxInt64}, math.MaxInt64, true},
