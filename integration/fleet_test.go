@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rcache/rcache/cluster/ring"
+	"github.com/rcache/rcache/internal/chromium"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -485,12 +486,12 @@ func TestFleetStatusPage(t *testing.T) {
 		t.Logf("/metrics:\n%s", m)
 	}
 
-	chromium := needChromium(t)
+	browser := chromium.Need(t)
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("starts a browser; skipped under -short")
 	}
 	start := time.Now()
-	dom := chromiumDOM(t, chromium, nodes[0].peerURL()+"/")
+	dom := chromium.DumpDOM(t, browser, nodes[0].peerURL()+"/")
 	took := time.Since(start)
 	want := []string{`<table id="peers">`, `<table id="groups">`, `<tr><td>` + faultGroup + `</td>`}
 	for _, p := range nodes[1:] {

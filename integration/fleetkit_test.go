@@ -2,18 +2,12 @@ package integration
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -167,112 +161,6 @@ func metricValue(text, series string) (float64, bool) {
 		}
 	}
 	return 0, false
-}
-
-// needChromium returns the path of Debian's chromium, skipping the test
-// without it except under CI=true, where it fails.
-func needChromium(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium is required under CI (apt-get install -y chromium): %v", err)
-		}
-		t.Skipf("chromium not installed (apt-get install -y chromium): %v", err)
-	}
-	return path
-}
-
-// chromiumTimeout bounds one headless chromium run; it takes a second or
-// two on an idle machine.
-const chromiumTimeout = 90 * time.Second
-
-// chromiumDOM runs headless chromium on url and returns the DOM it printed.
-// It is status/browser_test.go's dumpDOM: chromium runs in a process group
-// of its own, killed when the run ends or times out, and its crashpad
-// handlers, which leave that group, are found by its temporary directory
-// and killed too.
-func chromiumDOM(t *testing.T, chromium, url string) string {
-	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(t.Context(), chromiumTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--no-first-run",
-		"--user-data-dir="+filepath.Join(dir, "profile"),
-		"--dump-dom", url)
-	cmd.Env = append(os.Environ(), "HOME="+dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	pgid := cmd.Process.Pid
-	defer func() {
-		if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("kill chromium's process group %d: %v", pgid, err)
-		}
-		killProcsNaming(t, dir)
-	}()
-	err := cmd.Wait()
-	if ctx.Err() != nil {
-		t.Fatalf("chromium --dump-dom %s: no answer within %v\nstderr:\n%s", url, chromiumTimeout, stderr.Bytes())
-	}
-	if err != nil {
-		t.Fatalf("chromium --dump-dom %s: %v\nstderr:\n%s", url, err, stderr.Bytes())
-	}
-	return stdout.String()
-}
-
-// killProcsNaming kills, by pid, every process whose command line contains
-// s, and waits until each has exited.
-func killProcsNaming(t *testing.T, s string) {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Errorf("list processes: %v", err)
-		return
-	}
-	var killed []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !bytes.Contains(cmdline, []byte(s)) {
-			continue
-		}
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("kill pid %d: %v", pid, err)
-			continue
-		}
-		killed = append(killed, pid)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, pid := range killed {
-		for procAlive(pid) {
-			if time.Now().After(deadline) {
-				t.Errorf("pid %d still running 10s after SIGKILL", pid)
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-}
-
-// procAlive reports whether pid is a process that has not exited.
-func procAlive(pid int) bool {
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 // ringLog returns the member counts of the "peers set" lines of nd's log,
