@@ -107,11 +107,35 @@ func (c *cache) putLocked(key string, v ByteView, expire time.Time) {
 		l.Remove(key)
 		return
 	}
+	lexp, aux := c.lruExpiry(expire)
+	l.AddJoined(v.joined(key), len(key), lexp, aux)
+}
+
+// lruExpiry returns the expiry and aux under which the lru keeps a value
+// that expires at expire: staleFor later, with its fresh time in aux, when
+// the cache keeps stale values.
+func (c *cache) lruExpiry(expire time.Time) (time.Time, int64) {
 	if c.staleFor > 0 && !expire.IsZero() {
-		l.AddJoined(v.joined(key), len(key), expire.Add(c.staleFor), freshAux(expire))
+		return expire.Add(c.staleFor), freshAux(expire)
+	}
+	return expire, 0
+}
+
+// set stores v under key until expire (zero: never) whatever the key held:
+// what modify does when fn puts without looking at the old value, with one
+// index lookup instead of two. As there, an expired entry it replaces
+// counts as evicted.
+func (c *cache) set(key string, v ByteView, expire time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.lruLocked()
+	if c.tooLarge(key, v) {
+		l.Peek(key) // reclaims an expired entry, as modify's lookup does
+		l.Remove(key)
 		return
 	}
-	l.AddJoined(v.joined(key), len(key), expire, 0)
+	lexp, aux := c.lruExpiry(expire)
+	l.Replace(v.joined(key), len(key), lexp, aux)
 }
 
 // lookupLocked returns the value under key, its expiry, and whether it is

@@ -183,6 +183,16 @@ func (in setInput) request(key string) *pb.WriteRequest {
 func (g *Group) setLocal(key string, in setInput, now time.Time) SetResult {
 	var r SetResult
 	g.fenceKey(key, now)
+	if !in.get && !in.keepTTL && in.cond != pb.WriteRequest_COND_NX && in.cond != pb.WriteRequest_COND_XX {
+		// A plain SET needs nothing of the old entry: one index lookup,
+		// and the value is copied before the lock, not under it.
+		var exp time.Time
+		if in.ttlMs > 0 {
+			exp = now.Add(msDuration(in.ttlMs))
+		}
+		g.mainCache.set(key, keyedView(key, in.value), exp)
+		return SetResult{Applied: true}
+	}
 	g.mainCache.modify(key, func(old ByteView, oldExp time.Time, ok bool) change {
 		if in.get && ok {
 			r.Old, r.HadOld = old, true
