@@ -32,6 +32,10 @@ type cache struct {
 
 	mu  sync.Mutex // guards lru
 	lru *lru.Cache
+	// made is lru != nil, stored under mu, so that remove can skip the lock
+	// of a cache that was never written (the hot cache of a single node):
+	// an entry is added only after made is set.
+	made atomic.Bool
 
 	gets      atomic.Int64
 	hits      atomic.Int64
@@ -68,6 +72,7 @@ func (c *cache) lruLocked() *lru.Cache {
 		c.lru = lru.New(c.maxBytes, func(string, string) { c.evictions.Add(1) })
 		c.lru.Now = c.now
 		c.lru.EntryOverhead = entryOverhead
+		c.made.Store(true)
 	}
 	return c.lru
 }
@@ -205,6 +210,9 @@ func (c *cache) addStale(key string, v ByteView, fresh, deadline time.Time) {
 
 // remove deletes key and reports whether a live value was there.
 func (c *cache) remove(key string) bool {
+	if !c.made.Load() {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, _, live, present := c.lookupLocked(key)
@@ -249,6 +257,7 @@ func (c *cache) snapshot(max int) []handoffItem {
 func (c *cache) clear() {
 	c.mu.Lock()
 	c.lru = nil
+	c.made.Store(false)
 	c.mu.Unlock()
 }
 
