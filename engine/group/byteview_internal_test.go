@@ -23,7 +23,10 @@ func TestKeyedView(t *testing.T) {
 	if kv := StringView("value").joined("key"); kv != "keyvalue" {
 		t.Errorf("StringView(value).joined(key) = %q, want keyvalue", kv)
 	}
-	if n := testing.AllocsPerRun(100, func() { v = keyedView("key", b) }); n != 1 {
-		t.Errorf("keyedView allocates %v times, want 1", n)
+	for _, size := range []int{5, 64, 4096} {
+		b := make([]byte, size)
+		if n := testing.AllocsPerRun(100, func() { v = keyedView("key", b) }); n != 1 {
+			t.Errorf("keyedView of %d bytes allocates %v times, want 1", size, n)
+		}
 	}
 }

@@ -32,6 +32,10 @@ type cache struct {
 
 	mu  sync.Mutex // guards lru
 	lru *lru.Cache
+	// made is lru != nil, stored under mu, so that remove can skip the lock
+	// of a cache that was never written (the hot cache of a single node):
+	// an entry is added only after made is set.
+	made atomic.Bool
 
 	gets      atomic.Int64
 	hits      atomic.Int64
@@ -68,6 +72,7 @@ func (c *cache) lruLocked() *lru.Cache {
 		c.lru = lru.New(c.maxBytes, func(string, string) { c.evictions.Add(1) })
 		c.lru.Now = c.now
 		c.lru.EntryOverhead = entryOverhead
+		c.made.Store(true)
 	}
 	return c.lru
 }
@@ -107,11 +112,35 @@ func (c *cache) putLocked(key string, v ByteView, expire time.Time) {
 		l.Remove(key)
 		return
 	}
+	lexp, aux := c.lruExpiry(expire)
+	l.AddJoined(v.joined(key), len(key), lexp, aux)
+}
+
+// lruExpiry returns the expiry and aux under which the lru keeps a value
+// that expires at expire: staleFor later, with its fresh time in aux, when
+// the cache keeps stale values.
+func (c *cache) lruExpiry(expire time.Time) (time.Time, int64) {
 	if c.staleFor > 0 && !expire.IsZero() {
-		l.AddJoined(v.joined(key), len(key), expire.Add(c.staleFor), freshAux(expire))
+		return expire.Add(c.staleFor), freshAux(expire)
+	}
+	return expire, 0
+}
+
+// set stores v under key until expire (zero: never) whatever the key held:
+// what modify does when fn puts without looking at the old value, with one
+// index lookup instead of two. As there, an expired entry it replaces
+// counts as evicted.
+func (c *cache) set(key string, v ByteView, expire time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.lruLocked()
+	if c.tooLarge(key, v) {
+		l.Peek(key) // reclaims an expired entry, as modify's lookup does
+		l.Remove(key)
 		return
 	}
-	l.AddJoined(v.joined(key), len(key), expire, 0)
+	lexp, aux := c.lruExpiry(expire)
+	l.Replace(v.joined(key), len(key), lexp, aux)
 }
 
 // lookupLocked returns the value under key, its expiry, and whether it is
@@ -181,6 +210,9 @@ func (c *cache) addStale(key string, v ByteView, fresh, deadline time.Time) {
 
 // remove deletes key and reports whether a live value was there.
 func (c *cache) remove(key string) bool {
+	if !c.made.Load() {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, _, live, present := c.lookupLocked(key)
@@ -225,6 +257,7 @@ func (c *cache) snapshot(max int) []handoffItem {
 func (c *cache) clear() {
 	c.mu.Lock()
 	c.lru = nil
+	c.made.Store(false)
 	c.mu.Unlock()
 }
 

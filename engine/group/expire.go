@@ -31,14 +31,29 @@ type SetResult struct {
 // options does, and returns once the other nodes were told to drop their
 // copies. value is copied.
 func (g *Group) SetWithOptions(ctx context.Context, key string, value []byte, o SetOptions) (SetResult, error) {
-	in := &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_SET, Value: value, TtlMs: ttlMs(o.TTL), KeepTtl: o.KeepTTL, Get: o.Get}
+	if key == "" {
+		return SetResult{}, ErrEmptyKey
+	}
+	g.Stats.Writes.Add(1)
+	in := setInput{value: value, ttlMs: ttlMs(o.TTL), keepTTL: o.KeepTTL, get: o.Get}
 	switch {
 	case o.NX:
-		in.Cond = pb.WriteRequest_COND_NX
+		in.cond = pb.WriteRequest_COND_NX
 	case o.XX:
-		in.Cond = pb.WriteRequest_COND_XX
+		in.cond = pb.WriteRequest_COND_XX
 	}
-	res, err := g.write(ctx, in)
+	peer, ok := g.pickPeer(key)
+	if !ok {
+		// The common case on one node: no request or response message is
+		// built, so a SET of a new key allocates only the entry itself.
+		now := g.cfg.Now()
+		r := g.setLocal(key, in, now)
+		if r.Applied {
+			g.invalidatePeers(ctx, key, now)
+		}
+		return r, nil
+	}
+	res, err := g.writeAt(ctx, peer, in.request(key))
 	if err != nil {
 		return SetResult{}, err
 	}

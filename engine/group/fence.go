@@ -1,6 +1,9 @@
 package group
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // fences keeps writes from being overwritten by loads that started before
 // them. The interleaving it prevents:
@@ -17,6 +20,12 @@ type fences struct {
 	mu    sync.Mutex // guards keys and flush
 	keys  map[string]*fence
 	flush uint64 // bumped by every flush; fences all keys at once
+
+	// loads counts the loads between begin and end, changed under mu, so
+	// that write can see without the lock that no load needs fencing: a
+	// load whose begin has not added itself yet takes its ticket after the
+	// write, exactly as if it had waited for write's lock.
+	loads atomic.Int64
 }
 
 // fence counts the loads in flight for a key and the writes seen meanwhile.
@@ -44,6 +53,7 @@ func (f *fences) begin(key string) ticket {
 		f.keys[key] = e
 	}
 	e.loads++
+	f.loads.Add(1)
 	return ticket{key: key, writes: e.writes, flush: f.flush}
 }
 
@@ -61,12 +71,16 @@ func (f *fences) end(t ticket, add func()) bool {
 	if e.loads--; e.loads == 0 {
 		delete(f.keys, t.key)
 	}
+	f.loads.Add(-1)
 	return fresh
 }
 
 // write marks every load of key in flight as stale. Call it before the
 // write changes the cache.
 func (f *fences) write(key string) {
+	if f.loads.Load() == 0 {
+		return // no load in flight, of this key or any other
+	}
 	f.mu.Lock()
 	if e := f.keys[key]; e != nil {
 		e.writes++

@@ -16,7 +16,7 @@ import (
 // and returns once the other nodes were told to drop their hot copies. value
 // is copied.
 func (g *Group) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	_, err := g.write(ctx, &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_SET, Value: value, TtlMs: ttlMs(ttl)})
+	_, err := g.SetWithOptions(ctx, key, value, SetOptions{TTL: ttl})
 	return err
 }
 
@@ -48,6 +48,12 @@ func (g *Group) write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteRespon
 		res := g.applyWrite(ctx, in)
 		return res, writeError(res)
 	}
+	return g.writeAt(ctx, peer, in)
+}
+
+// writeAt applies in at peer, the key's owner.
+func (g *Group) writeAt(ctx context.Context, peer PeerGetter, in *pb.WriteRequest) (*pb.WriteResponse, error) {
+	in.Group = g.name
 	res, err := peer.Write(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("group %s: write %q at owner: %w", g.name, in.Key, err)
@@ -76,7 +82,7 @@ func writeError(res *pb.WriteResponse) error {
 // dropCopy removes this node's copies of key and keeps loads in flight from
 // putting them back.
 func (g *Group) dropCopy(key string) {
-	g.fenceKey(key)
+	g.fenceKey(key, g.cfg.Now())
 	g.peerLoads.Forget(key)
 	g.mainCache.remove(key)
 }
@@ -96,7 +102,7 @@ func (g *Group) applyWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteRe
 			return res
 		}
 	case pb.WriteRequest_OP_DELETE:
-		g.fenceKey(in.Key)
+		g.fenceKey(in.Key, g.cfg.Now())
 		if g.mainCache.remove(in.Key) {
 			res.Count = 1
 		}
@@ -132,50 +138,85 @@ func (g *Group) applyWrite(ctx context.Context, in *pb.WriteRequest) *pb.WriteRe
 		res.Error, res.Message = pb.WriteResponse_ERROR_BAD_REQUEST, "unknown op "+in.GetOp().String()
 		return res
 	}
-	g.invalidatePeers(ctx, in.Key)
+	g.invalidatePeers(ctx, in.Key, g.cfg.Now())
 	return res
 }
 
 // fenceKey keeps loads of key in flight from caching their (older) result
 // and drops the copies that are not the owner's value. Writes call it
-// before they change the main cache.
-func (g *Group) fenceKey(key string) {
+// before they change the main cache, with the time the write happens.
+func (g *Group) fenceKey(key string, now time.Time) {
 	g.fences.write(key)
 	// Marked before the write changes the main cache, so that a hand-off
 	// FILL or peek that sees no mark is overwritten by the write (see fill).
-	g.recentWrites.mark(key, g.cfg.Now())
+	g.recentWrites.mark(key, now)
 	g.localLoads.Forget(key)
 	g.hotCache.remove(key)
 	g.negCache.remove(key)
 }
 
-// applySet performs a SET this node owns, with its conditions.
+// applySet performs a SET this node owns, with its conditions, for a peer.
 func (g *Group) applySet(in *pb.WriteRequest, res *pb.WriteResponse) {
-	now := g.cfg.Now()
-	g.fenceKey(in.Key)
-	g.mainCache.modify(in.Key, func(old ByteView, oldExp time.Time, ok bool) change {
-		if in.Get && ok {
-			res.Value, res.Found = []byte(old.String()), true
+	r := g.setLocal(in.Key, setInput{value: in.Value, ttlMs: in.TtlMs, keepTTL: in.KeepTtl, get: in.Get, cond: in.Cond}, g.cfg.Now())
+	res.Applied = r.Applied
+	if r.HadOld {
+		res.Value, res.Found = []byte(r.Old.String()), true
+	}
+}
+
+// setInput is a SET's value and options, as a WriteRequest carries them.
+type setInput struct {
+	value   []byte
+	ttlMs   int64 // > 0: the value expires after ttlMs milliseconds
+	keepTTL bool
+	get     bool
+	cond    pb.WriteRequest_Cond // NX, XX or none
+}
+
+// request returns the WriteRequest that asks key's owner for this SET.
+func (in setInput) request(key string) *pb.WriteRequest {
+	return &pb.WriteRequest{Key: key, Op: pb.WriteRequest_OP_SET, Value: in.value, TtlMs: in.ttlMs, KeepTtl: in.keepTTL, Get: in.get, Cond: in.cond}
+}
+
+// setLocal performs a SET of key this node owns, at now, and returns its
+// outcome. It does not tell the other nodes: the caller does, if Applied.
+func (g *Group) setLocal(key string, in setInput, now time.Time) SetResult {
+	var r SetResult
+	g.fenceKey(key, now)
+	if !in.get && !in.keepTTL && in.cond != pb.WriteRequest_COND_NX && in.cond != pb.WriteRequest_COND_XX {
+		// A plain SET needs nothing of the old entry: one index lookup,
+		// and the value is copied before the lock, not under it.
+		var exp time.Time
+		if in.ttlMs > 0 {
+			exp = now.Add(msDuration(in.ttlMs))
 		}
-		if (in.Cond == pb.WriteRequest_COND_NX && ok) || (in.Cond == pb.WriteRequest_COND_XX && !ok) {
+		g.mainCache.set(key, keyedView(key, in.value), exp)
+		return SetResult{Applied: true}
+	}
+	g.mainCache.modify(key, func(old ByteView, oldExp time.Time, ok bool) change {
+		if in.get && ok {
+			r.Old, r.HadOld = old, true
+		}
+		if (in.cond == pb.WriteRequest_COND_NX && ok) || (in.cond == pb.WriteRequest_COND_XX && !ok) {
 			return change{op: keepEntry}
 		}
-		res.Applied = true
+		r.Applied = true
 		exp := time.Time{}
 		switch {
-		case in.KeepTtl:
+		case in.keepTTL:
 			exp = oldExp
-		case in.TtlMs > 0:
-			exp = now.Add(msDuration(in.TtlMs))
+		case in.ttlMs > 0:
+			exp = now.Add(msDuration(in.ttlMs))
 		}
-		return change{op: putEntry, view: keyedView(in.Key, in.Value), expire: exp}
+		return change{op: putEntry, view: keyedView(key, in.value), expire: exp}
 	})
+	return r
 }
 
 // applyExpire performs an EXPIRE or PERSIST of a key this node holds.
 func (g *Group) applyExpire(in *pb.WriteRequest, res *pb.WriteResponse) {
 	now := g.cfg.Now()
-	g.fenceKey(in.Key)
+	g.fenceKey(in.Key, now)
 	g.mainCache.modify(in.Key, func(v ByteView, cur time.Time, ok bool) change {
 		if !ok {
 			return change{op: keepEntry}
@@ -223,7 +264,7 @@ func (g *Group) applyGetAnd(ctx context.Context, in *pb.WriteRequest, res *pb.Wr
 		}
 	}
 	now := g.cfg.Now()
-	g.fenceKey(in.Key)
+	g.fenceKey(in.Key, now)
 	g.mainCache.modify(in.Key, func(v ByteView, cur time.Time, ok bool) change {
 		if !ok {
 			return change{op: keepEntry}
@@ -304,13 +345,20 @@ const sharedMargin = time.Second
 // While a ring change is recent, the key's previous owner is told too, even
 // if no peer fetched the key: it may still hold the old value in its main
 // cache, and this node would otherwise get it back by a hand-off peek.
-func (g *Group) invalidatePeers(ctx context.Context, key string) {
+//
+// now is when the write happened. An earlier time than the present only
+// makes the shared-keys check rotate less, so it may report more keys
+// shared, never fewer.
+func (g *Group) invalidatePeers(ctx context.Context, key string, now time.Time) {
 	p := g.peers.Load()
 	if p == nil {
 		return
 	}
+	if _, alone := (*p).(NoPeers); alone {
+		return // no other node can hold a copy, or be a previous owner
+	}
 	var peers []PeerGetter
-	if g.shared.mayBeShared(key, g.cfg.Now()) {
+	if g.shared.mayBeShared(key, now) {
 		peers = (*p).Peers()
 	} else if hp, ok := (*p).(HandoffPicker); ok {
 		if prev, ok := hp.PreviousOwner(key); ok {

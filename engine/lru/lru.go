@@ -152,18 +152,39 @@ func (c *Cache) AddWithExpiry(key, value string, expire time.Time) {
 // stored, and any previous value for the key is dropped, so the cache never
 // empties itself to make room for something that cannot fit.
 func (c *Cache) AddJoined(kv string, klen int, expire time.Time, aux int64) {
+	c.put(kv, klen, expire, aux, false)
+}
+
+// Replace is AddJoined for a caller that would otherwise Peek at the key
+// first, to have an expired entry under it evicted (OnEvicted called), and
+// then AddJoined: it does both with one index lookup. It reports whether
+// it replaced an entry that had not expired.
+func (c *Cache) Replace(kv string, klen int, expire time.Time, aux int64) (replaced bool) {
+	return c.put(kv, klen, expire, aux, true)
+}
+
+// put is AddJoined, and with evictExpired, Replace.
+func (c *Cache) put(kv string, klen int, expire time.Time, aux int64, evictExpired bool) (replaced bool) {
 	key := kv[:klen]
 	size := c.EntryOverhead + int64(len(kv))
 	if c.maxBytes > 0 && size > c.maxBytes {
+		if evictExpired {
+			c.Peek(key)
+		}
 		c.Remove(key)
-		return
+		return false
 	}
 	if c.nodes == nil {
 		c.nodes = make([]node, 1, 64)
 		c.items = make(map[string]int32)
 	}
 	exp := nanos(expire)
-	if i, ok := c.items[key]; ok {
+	i, ok := c.items[key]
+	if ok && evictExpired && c.nodes[i].expire != never && c.nodes[i].expiredAt(c.nowNanos()) {
+		c.evict(i)
+		ok = false
+	}
+	if ok {
 		n := &c.nodes[i]
 		c.nbytes += int64(len(kv) - len(n.kv))
 		if n.kv != kv || n.klen != klen {
@@ -184,6 +205,7 @@ func (c *Cache) AddJoined(kv string, klen int, expire time.Time, aux int64) {
 	for c.maxBytes > 0 && c.nbytes > c.maxBytes {
 		c.RemoveOldest()
 	}
+	return ok
 }
 
 // alloc returns a free node's index, growing the slice if none is free.

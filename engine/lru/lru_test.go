@@ -1021,3 +1021,48 @@ func TestAddJoinedKeepsValue(t *testing.T) {
 	}
 	checkLenBytes(t, c, 1, 2)
 }
+
+// TestReplaceIsPeekThenAddJoined drives two caches with the same random
+// writes, one through Replace and one through Peek followed by AddJoined,
+// with expiring entries, a budget and entries too large for it, and checks
+// that they evict the same entries, end up alike, and that Replace reports
+// a replaced entry exactly when Peek found one.
+func TestReplaceIsPeekThenAddJoined(t *testing.T) {
+	for _, maxBytes := range []int64{0, 40, 200} {
+		t.Run(fmt.Sprintf("budget %d", maxBytes), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(maxBytes), 7))
+			now := base
+			a, recA := newClockCache(maxBytes, &now)
+			b, recB := newClockCache(maxBytes, &now)
+			for step := range 3000 {
+				key := fmt.Sprint("k", r.IntN(12))
+				kv := key + strings.Repeat("v", r.IntN(50))
+				var expire time.Time
+				if r.IntN(2) == 0 {
+					expire = now.Add(time.Duration(r.IntN(10)) * time.Second)
+				}
+				aux := r.Int64N(3)
+				replaced := a.Replace(kv, len(key), expire, aux)
+				_, found := b.Peek(key)
+				b.AddJoined(kv, len(key), expire, aux)
+				if replaced != found && !(maxBytes > 0 && int64(len(kv)) > maxBytes) {
+					t.Fatalf("step %d: Replace(%q) = %v, Peek found %v", step, kv, replaced, found)
+				}
+				if !slices.Equal(recA.keys, recB.keys) {
+					t.Fatalf("step %d: Replace evicted %q, Peek+AddJoined %q", step, recA.keys, recB.keys)
+				}
+				now = now.Add(time.Duration(r.IntN(1500)) * time.Millisecond)
+			}
+			var ea, eb []Entry
+			a.Walk(func(e Entry) bool { ea = append(ea, e); return true })
+			b.Walk(func(e Entry) bool { eb = append(eb, e); return true })
+			if !slices.Equal(ea, eb) {
+				t.Errorf("entries differ:\nReplace:           %+v\nPeek + AddJoined: %+v", ea, eb)
+			}
+			checkInvariants(t, a)
+			if len(recA.keys) == 0 {
+				t.Errorf("nothing was evicted: the test covers too little")
+			}
+		})
+	}
+}
