@@ -96,3 +96,34 @@ func TestLoadWithoutWriteIsCached(t *testing.T) {
 		t.Errorf("origin calls = %d, want 1", n)
 	}
 }
+
+// TestWriteBetweenRecheckAndLoad writes to a key in the window between a
+// load's re-check of the cache (a miss) and its call to the origin. The
+// load's older value must not overwrite the write, whether the key is this
+// node's (a local load) or another's (a peer fetch, kept as a hot copy).
+func TestWriteBetweenRecheckAndLoad(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	g, err := group.NewRegistry().NewGroupWithConfig(group.Config{
+		Name:       "g",
+		CacheBytes: 1 << 20,
+		Getter: group.GetterFunc(func(context.Context, string) ([]byte, error) {
+			return []byte("from the origin"), nil
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetTestHookLoadStarted(func(key string) {
+		if err := g.Set(ctx, key, []byte("written"), 0); err != nil {
+			t.Errorf("Set in the window: %v", err)
+		}
+	})
+	if _, err := g.Get(ctx, "k"); err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	g.SetTestHookLoadStarted(nil)
+	if v, err := g.Get(ctx, "k"); err != nil || v.String() != "written" {
+		t.Errorf("after a write in the load's window, Get = %q, %v; want %q", v.String(), err, "written")
+	}
+}

@@ -149,6 +149,10 @@ type Group struct {
 	// loads cancels the loads in flight when the group is closed.
 	loads loadSet
 
+	// testHookLoadStarted, set only by tests before the group is used, runs
+	// in each load between its re-check of the caches and its fetch.
+	testHookLoadStarted func(key string)
+
 	// Stats are the group's counters.
 	Stats Stats
 }
@@ -335,16 +339,21 @@ func (g *Group) load(ctx context.Context, key string) (entry, error) {
 		return g.loadLocal(ctx, key)
 	}
 	return g.wait(ctx, key, &g.peerLoads, func(ctx context.Context) (entry, error) {
+		// The ticket comes before the re-check, so that a write landing
+		// between the re-check and the fetch fences the fetch's result.
+		t := g.fences.begin(key)
 		// Re-check the caches: another caller's load may have filled them
 		// between our lookup and this flight starting (TestNoDedup).
 		if v, ok := g.lookupCache(key); ok {
+			g.fences.end(t, nil)
 			return entry{view: v}, nil
 		}
 		if g.knownMissing(key) {
+			g.fences.end(t, nil)
 			return entry{}, ErrNotFound
 		}
+		g.loadStarted(key)
 		g.Stats.LoadsDeduped.Add(1)
-		t := g.fences.begin(key)
 		e, err := g.getFromPeer(ctx, peer, key)
 		if err == nil || errors.Is(err, ErrNotFound) || errors.As(err, new(*OriginError)) {
 			g.Stats.PeerLoads.Add(1)
@@ -387,14 +396,20 @@ func (g *Group) fallbackLoad(ctx context.Context, t ticket, key string) (entry, 
 // the key landed while the Getter ran.
 func (g *Group) loadLocal(ctx context.Context, key string) (entry, error) {
 	return g.wait(ctx, key, &g.localLoads, func(ctx context.Context) (entry, error) {
+		// The ticket comes before the re-check, so that a write landing
+		// between the re-check and the Getter call fences the Getter's
+		// result (TestWriteBetweenRecheckAndLoad).
+		t := g.fences.begin(key)
 		if v, exp, ok := g.mainCache.get(key); ok {
+			g.fences.end(t, nil)
 			return entry{view: v, expire: exp}, nil
 		}
 		if g.knownMissing(key) {
+			g.fences.end(t, nil)
 			return entry{}, ErrNotFound
 		}
+		g.loadStarted(key)
 		g.Stats.LoadsDeduped.Add(1)
-		t := g.fences.begin(key)
 		e, handedOff := g.fromPreviousOwner(ctx, key)
 		var err error
 		if !handedOff {
@@ -425,6 +440,14 @@ func (g *Group) loadLocal(ctx context.Context, key string) (entry, error) {
 		})
 		return e, err
 	})
+}
+
+// loadStarted calls the test hook, if any, once a load has re-checked the
+// caches and is about to fetch.
+func (g *Group) loadStarted(key string) {
+	if g.testHookLoadStarted != nil {
+		g.testHookLoadStarted(key)
+	}
 }
 
 // wait runs fn for key in flights, detached from ctx and bounded by the
