@@ -394,3 +394,34 @@ func TestPipelinedGetsOutputLimit(t *testing.T) {
 		t.Errorf("GET calls = %d, want 3: the GET after the one over the limit does not run", got)
 	}
 }
+
+// BenchmarkGetRunHit measures a pipelined run of 16 GETs answered from
+// memory, through serveRESP without a socket: the run must allocate
+// nothing, as a lone GET hit does not.
+func BenchmarkGetRunHit(b *testing.B) {
+	const depth = 16
+	f := newRegistry(b)
+	srv, err := New(Config{Registry: f.reg, Default: f.def})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &pipeConn{cl: srv.h.newClient(nil, redcon.NewWriter(io.Discard))}
+	cmds := make([]redcon.Command, depth)
+	for i := range cmds {
+		key := []string{"scores:Tom", "scores:Jack", "scores:Sam", "plain"}[i%4]
+		cmds[i] = redcon.Command{Args: [][]byte{[]byte("GET"), []byte(key)}}
+	}
+	runCommand(srv.h, "SET", "plain", "x")
+	run := func() {
+		c.cmds = cmds[1:]
+		srv.serveRESP(c, cmds[0])
+	}
+	run() // load the scores
+	b.ReportAllocs()
+	for b.Loop() {
+		run()
+	}
+	if got := getCalls(srv); got != int64(depth*(b.N+1)) {
+		b.Fatalf("GET calls = %d, want %d", got, depth*(b.N+1))
+	}
+}
