@@ -35,6 +35,7 @@ type client struct {
 	closing closeMode
 
 	last *command // the top-level command run last, which exec tries first
+	run  getRun   // the run of pipelined GETs being served (pipeline.go)
 }
 
 // newClient returns the state of a new connection, which speaks RESP2 until

@@ -17,6 +17,7 @@ type handler struct {
 	list     []*command          // top-level commands in name order, for COMMAND
 	all      []*command          // every command, subcommands included, in name order, for the stats
 	passHash [sha256.Size]byte   // of cfg.RequirePass, for a constant-time AUTH
+	getCmd   *command            // GET, whose stats a run of pipelined GETs counts
 
 	// base is the parent of every command's context. It carries no values;
 	// Server.Shutdown cancels it when the commands in flight outlive its
@@ -62,6 +63,7 @@ func newHandler(cfg Config, base context.Context, now func() time.Time) *handler
 	h.ended = ended
 	h.commands, h.list = commandTable()
 	h.all = allCommands(h.commands)
+	h.getCmd = h.commands["get"]
 	return h
 }
 

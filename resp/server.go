@@ -256,19 +256,42 @@ const flushBytes = 64 << 10
 // serveRESP runs one command. redcon calls it on the connection's own
 // goroutine, once per command, in order.
 //
-// It writes the replies out itself, after the last command of each
-// pipeline redcon read (redcon's own flush then has nothing to write) and
-// whenever flushBytes are pending: redcon would otherwise keep the replies
-// of the whole pipeline in memory, and a client pipelining GETs of large
-// values would need all of them to fit in MaxOutputBytes.
+// A GET followed in the pipeline by another GET takes the whole pipeline
+// over (servePipeline), so that the run of GETs is fetched together.
+// Anything else runs alone (serveCommand).
 func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 	cl, ok := conn.Context().(*client)
 	if !ok {
 		conn.Close()
 		return
 	}
+	next := conn.PeekPipeline()
+	if len(next) > 0 && cl.authed && isGet(cmd.Args) && isGet(next[0].Args) {
+		s.servePipeline(conn, cl, cmd, conn.ReadPipeline())
+		return
+	}
+	s.serveCommand(conn, cl, cmd.Args, len(next) > 0)
+}
+
+// serveCommand runs one command and sends or drops its reply (afterReply);
+// more says whether commands follow it in the pipeline. It reports false
+// once the connection is closing: no further command may run.
+func (s *Server) serveCommand(conn redcon.Conn, cl *client, args [][]byte, more bool) bool {
 	before := cl.w.pending
-	s.h.exec(cl, cmd.Args)
+	s.h.exec(cl, args)
+	return s.afterReply(conn, cl, before, more)
+}
+
+// afterReply acts on the reply just written, whose bytes begin after
+// before pending ones; more says whether commands (or replies of a run of
+// GETs) follow it. It reports false once the connection is closing.
+//
+// It writes the replies out itself, after the last command of each
+// pipeline redcon read (redcon's own flush then has nothing to write) and
+// whenever flushBytes are pending: redcon would otherwise keep the replies
+// of the whole pipeline in memory, and a client pipelining GETs of large
+// values would need all of them to fit in MaxOutputBytes.
+func (s *Server) afterReply(conn redcon.Conn, cl *client, before int64, more bool) bool {
 	if cl.closing == keepOpen {
 		switch {
 		case cl.w.over:
@@ -281,7 +304,7 @@ func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 			pend := bw.Buffer()
 			bw.SetBuffer(pend[:min(before, int64(len(pend)))]) // min: never trust a count to slice
 			cl.closing = closeAfterReply
-		case cl.w.pending >= flushBytes || len(conn.PeekPipeline()) == 0:
+		case cl.w.pending >= flushBytes || !more:
 			if err := cl.w.flush(); err != nil {
 				// redcon's next Flush reports err, and closes the
 				// connection; the commands still pipelined must not run.
@@ -294,9 +317,12 @@ func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 	case closeAfterReply:
 		conn.ReadPipeline() // the commands pipelined after QUIT do not run
 		conn.Close()        // flushes the replies so far, +OK included
+		return false
 	case closeNow:
 		conn.ReadPipeline()
 		redcon.BaseWriter(conn).SetBuffer(nil) // like Redis, send nothing more
 		conn.Close()
+		return false
 	}
+	return true
 }
