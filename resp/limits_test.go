@@ -267,5 +267,14 @@ func TestFloodThatDoesNotReadIsClosed(t *testing.T) {
 			}
 		}
 	})
-	waitConns(t, f.srv, 0)
+	// More time than waitConns gives: on a loaded 2-core machine under
+	// -race, filling the loopback socket buffers (several MiB) can take
+	// seconds before the first write stalls.
+	deadline := time.Now().Add(30 * time.Second)
+	for f.srv.h.connected.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("open connections = %d 30s into a flood that never reads, want 0 (WriteTimeout %v)", f.srv.h.connected.Load(), writeTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

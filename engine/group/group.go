@@ -357,22 +357,27 @@ func (g *Group) load(ctx context.Context, key string) (entry, error) {
 		e, err := g.getFromPeer(ctx, peer, key)
 		if err == nil || errors.Is(err, ErrNotFound) || errors.As(err, new(*OriginError)) {
 			g.Stats.PeerLoads.Add(1)
-			g.fences.end(t, func() {
-				switch {
-				case errors.Is(err, ErrNotFound):
-					// The owner marked the key as shared, so a write there
-					// reaches this entry too; HotTTL bounds it otherwise.
-					g.rememberMissing(key, g.hotExpire(g.cfg.Now().Add(g.cfg.NegativeTTL)))
-				case err == nil && g.cfg.HotProbability > 0 && g.cfg.Rand() < g.cfg.HotProbability:
-					g.hotCache.add(key, e.view, g.hotExpire(e.expire))
-				}
-			})
+			g.fences.end(t, func() { g.keepFromPeer(key, e, err) })
 			return e, err
 		}
 		g.Stats.PeerErrors.Add(1)
 		g.cfg.Logger.Warn("peer fetch failed, loading locally", "group", g.name, "err", err)
 		return g.fallbackLoad(ctx, t, key)
 	})
+}
+
+// keepFromPeer keeps what the owner of key answered, as a fetch from a
+// peer does: a "not found" as a negative entry, a value (with probability
+// HotProbability) as a hot copy. It runs inside fences.end.
+func (g *Group) keepFromPeer(key string, e entry, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// The owner marked the key as shared, so a write there reaches
+		// this entry too; HotTTL bounds it otherwise.
+		g.rememberMissing(key, g.hotExpire(g.cfg.Now().Add(g.cfg.NegativeTTL)))
+	case err == nil && g.cfg.HotProbability > 0 && g.cfg.Rand() < g.cfg.HotProbability:
+		g.hotCache.add(key, e.view, g.hotExpire(e.expire))
+	}
 }
 
 // fallbackLoad calls the Getter for a key whose owner is unreachable and
@@ -585,6 +590,10 @@ func (g *Group) GetMany(ctx context.Context, keys []string) []Result {
 			res[i].Value = v
 			continue
 		}
+		if g.knownMissing(key) {
+			res[i].Err = ErrNotFound
+			continue
+		}
 		g.Stats.Loads.Add(1)
 		if peer, ok := g.pickPeer(key); ok {
 			byPeer[peer] = append(byPeer[peer], i)
@@ -613,6 +622,12 @@ func (g *Group) getManyFromPeer(ctx context.Context, peer PeerGetter, keys []str
 	for j, i := range idx {
 		req.Keys[j] = []byte(keys[i])
 	}
+	// As in load: a write that lands while the batch is out fences its
+	// answers, which are then returned but not kept.
+	tickets := make([]ticket, len(idx))
+	for j, i := range idx {
+		tickets[j] = g.fences.begin(keys[i])
+	}
 	out, err := peer.GetMany(ctx, req)
 	if err == nil && len(out.GetResults()) == len(idx) {
 		g.Stats.LoadsDeduped.Add(int64(len(idx)))
@@ -620,8 +635,12 @@ func (g *Group) getManyFromPeer(ctx context.Context, peer PeerGetter, keys []str
 		for j, i := range idx {
 			e, err := g.entryFromPeer(keys[i], out.GetResults()[j])
 			res[i] = Result{Value: e.view, Err: err}
+			g.fences.end(tickets[j], func() { g.keepFromPeer(keys[i], e, err) })
 		}
 		return
+	}
+	for _, t := range tickets {
+		g.fences.end(t, nil)
 	}
 	if err == nil {
 		err = fmt.Errorf("peer answered %d results for %d keys", len(out.GetResults()), len(idx))

@@ -561,3 +561,28 @@ func keyStrings(keys [][]byte) []string {
 	}
 	return out
 }
+
+// TestGetManyKeepsWhatAGetKeeps checks that a batch keeps what single Gets
+// of its keys would: the owner's "not found" as a negative entry (the next
+// batch does not ask again) and, with HotProbability 1, its values as hot
+// copies; and that a remembered "not found" is answered without a fetch.
+func TestGetManyKeepsWhatAGetKeeps(t *testing.T) {
+	t.Parallel()
+	peer := valuesPeer(map[string]string{"a1": "A1"})
+	g := newTestGroup(t, group.Config{Name: "keeps", Getter: newOrigin(nil), HotProbability: 1})
+	g.RegisterPeers(&picker{
+		owner: byPrefix(map[byte]group.PeerGetter{'a': peer}),
+		peers: []group.PeerGetter{peer},
+	})
+	keys := []string{"a1", "a2"}
+	for round := range 2 {
+		got := g.GetMany(context.Background(), keys)
+		checkResults(t, keys, got, []wantResult{{"A1", nil}, {"", group.ErrNotFound}})
+		if n := peer.getManys.Load() + peer.gets.Load(); n != 1 {
+			t.Errorf("round %d: the owner was asked %d times, want once (a hot copy and a negative entry after the first)", round, n)
+		}
+	}
+	if n := g.Stats.NegativeHits.Load(); n != 1 {
+		t.Errorf("NegativeHits = %d, want 1 (a2 in the second batch)", n)
+	}
+}
