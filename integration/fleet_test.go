@@ -319,19 +319,73 @@ func TestFleetKeyMovement(t *testing.T) {
 		t.Errorf("new node: local_loads %d, main_items %d, want %d each (the keys the ring moved to it)",
 			dInfo["local_loads"], dInfo["main_items"], len(movedSub))
 	}
-	// The old owners keep their copies of the keys that moved away until
-	// they expire or are evicted: an old node answers such a key from its
-	// own main cache instead of asking the new owner.
+	// With no hand-off window, the old owners drop their copies of the
+	// keys that moved away as soon as the ring changes: served from their
+	// main caches, those copies would miss every later write.
 	var oldItems int64
-	for _, nd := range nodes {
-		oldItems += groupInfo(t, ctx, nd.client(t, 3), faultGroup)["main_items"]
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		oldItems = 0
+		for _, nd := range nodes {
+			oldItems += groupInfo(t, ctx, nd.client(t, 3), faultGroup)["main_items"]
+		}
+		if oldItems == int64(subsetSize-len(movedSub)) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("after the join the old nodes still hold %d main-cache entries for the %d-key subset: %d copies of moved keys duplicate the new owner's",
-		oldItems, subsetSize, oldItems-int64(subsetSize-len(movedSub)))
+	if want := int64(subsetSize - len(movedSub)); oldItems != want {
+		t.Errorf("after the join the old nodes hold %d main-cache entries of the subset, want %d (the keys they still own)", oldItems, want)
+	}
 	t.Logf("3 -> 4 nodes: %d of %d sampled keys changed owner (%.2f%%, ideal 25%%), %d between old nodes",
 		len(moved), sampleSize, 100*frac, elsewhere)
 	t.Logf("subset of %d keys: predicted moved %d (%.1f%%); origin reloads %d, new node local_loads %d, main_items %d; per-key mismatches %d",
 		subsetSize, len(movedSub), 100*float64(len(movedSub))/subsetSize, reloaded, dInfo["local_loads"], dInfo["main_items"], mismatch)
+}
+
+// TestFleetWriteAfterMove writes, after the hand-off window, to keys a join
+// moved away from their old owners, and reads them back through those old
+// owners: each must answer the new value, not the copy it held before the
+// join (which it drops when the window ends).
+func TestFleetWriteAfterMove(t *testing.T) {
+	o := newFaultOrigin(t, 0)
+	keys := make([]string, 200)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("w%d", i)
+	}
+	nodes := warmCluster(t, o, 3, keys, "--handoff-window", "1s")
+	ctx := testCtx(t)
+	d := startGossipNode(t, nodes[:1], append(faultConfig(t, o, coldHot), "--handoff-window", "1s")...)
+	all := append(slices.Clone(nodes), d)
+	if _, err := waitMembers(t, all, 4, killBound); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	time.Sleep(2 * time.Second) // the window, and the sweep after it
+	before, after := peerURLs(nodes), peerURLs(all)
+	moved, _ := movedKeys(keys, before, after)
+	if len(moved) == 0 {
+		t.Fatal("no key moved to the new node")
+	}
+	byURL := map[string]*gnode{}
+	for _, nd := range nodes {
+		byURL[nd.peerURL()] = nd
+	}
+	dc := d.client(t, 3)
+	stale := 0
+	for _, k := range moved {
+		if err := dc.Set(ctx, fkey(k), "new-"+k, 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+		old := byURL[ringOwner(before, k)]
+		got, err := old.client(t, 3).Get(ctx, fkey(k)).Result()
+		if err != nil || got != "new-"+k {
+			stale++
+			if stale <= 5 {
+				t.Errorf("GET %s at its old owner after a SET at its new owner = %q, %v; want %q", k, got, err, "new-"+k)
+			}
+		}
+	}
+	t.Logf("%d keys moved to the new node; after the window, %d of them read back stale at their old owner", len(moved), stale)
 }
 
 // warmCluster starts a gossip cluster of n nodes and loads every key once

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/rcache/rcache/cluster/membership"
@@ -88,4 +89,37 @@ func (f *fleet) gossipAddr() string {
 		return ""
 	}
 	return f.gossip.Addr()
+}
+
+// sweeper runs a function some time after the last of a burst of ring
+// changes: the drop of the entries this node no longer owns, once the new
+// owners have had the hand-off window to ask for them.
+type sweeper struct {
+	mu      sync.Mutex // guards timer and stopped
+	timer   *time.Timer
+	stopped bool
+}
+
+// schedule runs f after d, in a goroutine of its own, unless schedule is
+// called again first (the later call wins) or stop is.
+func (s *sweeper) schedule(d time.Duration, f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timer = time.AfterFunc(d, f)
+}
+
+// stop cancels the pending run, if any, and every later schedule.
+func (s *sweeper) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
 }

@@ -217,9 +217,23 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		return err
 	}
 	undo = append(undo, pool.Close)
+	// After a ring change, the copies of keys that moved away are dropped
+	// once the new owners have had the hand-off window to ask for them:
+	// served from here, they would miss every later write, made at the
+	// new owner.
+	var sweep sweeper
+	defer sweep.stop()
+	owns := func(key string) bool { _, remote := pool.PickPeer(key); return !remote }
 	setMembers := func(urls []string) {
 		pool.Set(urls...)
 		mx.ObserveMembership(len(urls))
+		sweep.schedule(n.handoffWindow, func() {
+			for _, g := range groups {
+				if d := g.DropUnowned(owns); d > 0 {
+					log.Info("dropped the keys this node no longer owns", "group", g.Name(), "keys", d)
+				}
+			}
+		})
 	}
 	setMembers(peers)
 	for _, g := range groups {
@@ -293,6 +307,7 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 	// answers the requests they sent before they knew. Then hand the
 	// hottest entries to their new owners, so that they need not ask
 	// their origins.
+	sweep.stop() // the hand-off below needs this node's entries
 	fl.leave(log)
 	handoff(pool, groups, n.handoffKeys, log)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -295,3 +295,27 @@ func (c *cache) modify(key string, fn func(old ByteView, expire time.Time, ok bo
 		c.lruLocked().Remove(key)
 	}
 }
+
+// removeIf removes every entry whose key drop accepts, and returns how many
+// it removed. drop runs with the cache's lock held; it must not block.
+func (c *cache) removeIf(drop func(key string) bool) int {
+	if !c.made.Load() {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lru == nil {
+		return 0
+	}
+	var keys []string
+	c.lru.Walk(func(e lru.Entry) bool {
+		if k := e.Key(); drop(k) {
+			keys = append(keys, k)
+		}
+		return true
+	})
+	for _, k := range keys {
+		c.lru.Remove(k)
+	}
+	return len(keys)
+}

@@ -189,3 +189,14 @@ send:
 	}
 	return kept, nil
 }
+
+// DropUnowned removes from the main cache every key that owns says this
+// node no longer owns, and returns how many it removed. A node calls it
+// some time after a ring change (once the hand-off window, during which the
+// keys' new owners may still ask it for them, has passed): a copy of a key
+// that moved would otherwise be served from here for as long as it lives,
+// and a later write, made at the new owner, would never reach it. The next
+// GET of such a key here asks its owner.
+func (g *Group) DropUnowned(owns func(key string) bool) int {
+	return g.mainCache.removeIf(func(key string) bool { return !owns(key) })
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -280,5 +281,31 @@ func TestHandoffErrors(t *testing.T) {
 	n, err = src.Handoff(ctx, func(string) (group.PeerGetter, bool) { return slow, true }, 0)
 	if !errors.Is(err, context.Canceled) || n >= 100 {
 		t.Errorf("Handoff with a context cancelled early = %d, %v, want fewer than 100 and context.Canceled", n, err)
+	}
+}
+
+// TestDropUnowned checks that the keys a ring change took away from this
+// node leave its main cache, and the others stay.
+func TestDropUnowned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	g := newTestGroup(t, group.Config{Name: "drop", Getter: newOrigin(nil)})
+	for _, k := range []string{"a1", "a2", "b1", "b2", "b3"} {
+		if err := g.Set(ctx, k, []byte("v-"+k), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := g.DropUnowned(func(key string) bool { return strings.HasPrefix(key, "a") })
+	if n != 3 {
+		t.Errorf("DropUnowned removed %d keys, want 3 (the b keys)", n)
+	}
+	for _, k := range []string{"a1", "a2", "b1", "b2", "b3"} {
+		_, ok := g.Lookup(k)
+		if want := strings.HasPrefix(k, "a"); ok != want {
+			t.Errorf("after DropUnowned, Lookup(%q) found = %v, want %v", k, ok, want)
+		}
+	}
+	if n := g.DropUnowned(func(string) bool { return true }); n != 0 {
+		t.Errorf("DropUnowned with every key owned removed %d, want 0", n)
 	}
 }
