@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -307,5 +308,28 @@ func TestDropUnowned(t *testing.T) {
 	}
 	if n := g.DropUnowned(func(string) bool { return true }); n != 0 {
 		t.Errorf("DropUnowned with every key owned removed %d, want 0", n)
+	}
+}
+
+// TestDropUnownedManyChunks drops keys from a cache larger than one of
+// DropUnowned's locked ranges.
+func TestDropUnownedManyChunks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	g := newTestGroup(t, group.Config{Name: "drop-many", Getter: newOrigin(nil)})
+	const n = 5000
+	for i := range n {
+		if err := g.Set(ctx, strconv.Itoa(i), []byte("v"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mine := func(key string) bool { i, _ := strconv.Atoi(key); return i%3 == 0 }
+	if got, want := g.DropUnowned(mine), n-(n+2)/3; got != want {
+		t.Errorf("DropUnowned removed %d keys, want %d", got, want)
+	}
+	for i := range n {
+		if _, ok := g.Lookup(strconv.Itoa(i)); ok != (i%3 == 0) {
+			t.Fatalf("after DropUnowned, Lookup(%d) found = %v, want %v", i, ok, i%3 == 0)
+		}
 	}
 }

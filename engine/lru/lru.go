@@ -360,3 +360,24 @@ func (c *Cache) removeNode(i int32) {
 	*n = node{next: c.free}
 	c.free = i
 }
+
+// Slots returns how many slots the cache has, entries and free slots
+// alike: the bound of RemoveIf's range.
+func (c *Cache) Slots() int { return len(c.nodes) }
+
+// RemoveIf removes each entry in slots [from, to) whose key drop accepts,
+// without calling OnEvicted, and returns how many it removed. Slots keep
+// their indexes while entries come and go, so a caller may walk the whole
+// cache a range at a time, letting others use it between ranges; an entry
+// added meanwhile may be visited or not.
+func (c *Cache) RemoveIf(from, to int, drop func(key string) bool) int {
+	from, to = max(from, 1), min(to, len(c.nodes)) // slot 0 is the sentinel
+	removed := 0
+	for i := from; i < to; i++ {
+		if n := &c.nodes[i]; n.kv != "" && drop(n.key()) {
+			c.removeNode(int32(i))
+			removed++
+		}
+	}
+	return removed
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -1064,5 +1065,45 @@ func TestReplaceIsPeekThenAddJoined(t *testing.T) {
 				t.Errorf("nothing was evicted: the test covers too little")
 			}
 		})
+	}
+}
+
+// TestRemoveIf removes the odd keys a range of slots at a time, with adds
+// and removals between the ranges, and checks what is left.
+func TestRemoveIf(t *testing.T) {
+	c := New(0, nil)
+	for i := range 100 {
+		c.Add(strconv.Itoa(i), "v")
+	}
+	odd := func(key string) bool { n, _ := strconv.Atoi(key); return n%2 == 1 }
+	removed := 0
+	for from := 0; from < c.Slots(); from += 7 {
+		removed += c.RemoveIf(from, from+7, odd)
+		if from == 21 {
+			c.Remove("0")      // frees a slot an odd key may take
+			c.Add("1001", "v") // odd, may land in a slot already visited
+		}
+	}
+	if removed < 50 || removed > 51 {
+		t.Errorf("RemoveIf removed %d keys, want the 50 odd ones (and maybe 1001)", removed)
+	}
+	for i := range 100 {
+		_, ok := c.Get(strconv.Itoa(i))
+		if want := i%2 == 0 && i != 0; ok != want {
+			t.Errorf("after RemoveIf, Get(%d) found = %v, want %v", i, ok, want)
+		}
+	}
+	if n := c.Len(); n != 49+(51-removed) {
+		t.Errorf("Len = %d, want %d", n, 49+(51-removed))
+	}
+	var want int64
+	for i := 2; i < 100; i += 2 {
+		want += int64(len(strconv.Itoa(i)) + len("v"))
+	}
+	if removed == 50 {
+		want += int64(len("1001v"))
+	}
+	if c.Bytes() != want {
+		t.Errorf("Bytes = %d after removals, want %d (the remaining keys and values)", c.Bytes(), want)
 	}
 }
