@@ -224,9 +224,19 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 	var sweep sweeper
 	defer sweep.stop()
 	owns := func(key string) bool { _, remote := pool.PickPeer(key); return !remote }
+	// setMembers is called by one goroutine at a time: here, then by the
+	// membership's OnChange, which never runs concurrently with itself.
+	ringChanges := int64(-1)
 	setMembers := func(urls []string) {
 		pool.Set(urls...)
-		mx.ObserveMembership(len(urls))
+		// The pool ignores a list it already has (a restatement, or
+		// duplicates): then there is no new ring to report or sweep.
+		c := pool.RingChanges()
+		if c == ringChanges {
+			return
+		}
+		ringChanges = c
+		mx.ObserveMembership(len(pool.Members()))
 		sweep.schedule(n.handoffWindow, func() {
 			for _, g := range groups {
 				if d := g.DropUnowned(owns); d > 0 {
