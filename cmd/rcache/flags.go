@@ -31,15 +31,23 @@ type options struct {
 	protectedMode bool
 	peerSecret    string
 
+	cliOnly
+
+	set map[string]bool // the flags given on the command line, by name
+}
+
+// cliOnly are the settings only the command line gives (the config file
+// has no keys for them); resolve hands them to the node as they are.
+type cliOnly struct {
 	// Membership: at most one of peers, gossip (join/gossipAddr) and
 	// peersDNS.
 	join            []string
 	gossipAddr      string
 	gossipAdvertise string
-	gossipKey       []byte // decoded; also from $RCACHE_GOSSIP_KEY (see resolve)
+	gossipKey       []byte // decoded; also from $RCACHE_GOSSIP_KEY (see resolve); never logged
 	peersDNS        string // "name:port"
 	handoffKeys     int
-	handoffWindow   time.Duration
+	handoffWindow   time.Duration // 0: off
 
 	metricsAddr string // "" : /metrics and the status page on the peer port
 
@@ -48,8 +56,6 @@ type options struct {
 	idleTimeout  time.Duration
 	keepAlive    time.Duration
 	writeTimeout time.Duration
-
-	set map[string]bool // the flags given on the command line, by name
 }
 
 // tlsOptions are the --tls-* flags: one certificate for both ports.

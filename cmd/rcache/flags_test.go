@@ -113,7 +113,7 @@ func TestParseFlagsMembership(t *testing.T) {
 	if !slices.Equal(o.join, []string{"10.0.0.1:7946", "10.0.0.2:7946"}) || o.gossipAddr != "0.0.0.0:7946" || len(o.gossipKey) != 16 {
 		t.Errorf("join %q, gossip addr %q, key of %d bytes; want two seeds, 0.0.0.0:7946 and 16 bytes", o.join, o.gossipAddr, len(o.gossipKey))
 	}
-	n, err := resolve(&options{gossipAddr: "127.0.0.1:7946", set: map[string]bool{}}, nil, func(name string) (string, bool) {
+	n, err := resolve(&options{cliOnly: cliOnly{gossipAddr: "127.0.0.1:7946"}, set: map[string]bool{}}, nil, func(name string) (string, bool) {
 		if name == "RCACHE_GOSSIP_KEY" {
 			return "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", true
 		}

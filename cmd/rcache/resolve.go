@@ -35,19 +35,7 @@ type node struct {
 	logLevel    slog.Level
 	groups      []groupSpec
 
-	// Set on the command line only (see options).
-	join            []string
-	gossipAddr      string
-	gossipAdvertise string
-	gossipKey       []byte // never logged
-	peersDNS        string
-	handoffKeys     int
-	handoffWindow   time.Duration // 0: off
-	metricsAddr     string
-	tls             tlsOptions
-	idleTimeout     time.Duration
-	keepAlive       time.Duration
-	writeTimeout    time.Duration
+	cliOnly
 }
 
 // groupSpec is a group to serve.
@@ -98,18 +86,7 @@ func resolve(o *options, f *config.File, env lookupEnv) (*node, error) {
 		allowRemote: !o.protectedMode,
 		peerSecret:  o.peerSecret,
 
-		join:            o.join,
-		gossipAddr:      o.gossipAddr,
-		gossipAdvertise: o.gossipAdvertise,
-		gossipKey:       o.gossipKey,
-		peersDNS:        o.peersDNS,
-		handoffKeys:     o.handoffKeys,
-		handoffWindow:   o.handoffWindow,
-		metricsAddr:     o.metricsAddr,
-		tls:             o.tls,
-		idleTimeout:     o.idleTimeout,
-		keepAlive:       o.keepAlive,
-		writeTimeout:    o.writeTimeout,
+		cliOnly: o.cliOnly,
 	}
 	if n.peerSecret == "" {
 		// An environment variable keeps the secret out of ps.
