@@ -124,7 +124,15 @@ func (s *socketConn) handshake() error {
 		return nil
 	}
 	s.handshook = true
-	s.tls.SetDeadline(time.Now().Add(handshakeTimeout))
+	// Under the lock, as wake sets its deadline: a wake that came before
+	// the handshake began must not be overwritten by the handshake's.
+	s.mu.Lock()
+	deadline := time.Now().Add(handshakeTimeout)
+	if s.woken {
+		deadline = time.Now()
+	}
+	s.tls.SetDeadline(deadline)
+	s.mu.Unlock()
 	err := s.tls.Handshake()
 	if err != nil {
 		s.handshakeErrs.Add(1)
