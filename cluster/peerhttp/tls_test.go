@@ -1,14 +1,8 @@
 package peerhttp_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"strconv"
@@ -17,72 +11,14 @@ import (
 
 	"github.com/rcache/rcache/cluster/peerhttp"
 	"github.com/rcache/rcache/engine/group"
+	"github.com/rcache/rcache/internal/testpki"
 	"github.com/rcache/rcache/pb"
 )
-
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("GenerateKey: %v", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatalf("CreateCertificate: %v", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatalf("ParseCertificate: %v", err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// issue returns a certificate for 127.0.0.1 signed by ca, good for both
-// server and client authentication.
-func (ca *testCA) issue(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("GenerateKey: %v", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "node"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatalf("CreateCertificate: %v", err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // startTLSNode starts a node behind NewServer with ServeTLS, as cmd/rcache
 // does, requiring client certificates signed by ca, and returns its base
 // URL and group. The server stops when the test ends.
-func startTLSNode(t *testing.T, ca *testCA, clientTLS *tls.Config) (string, *peerhttp.Pool, *group.Group, *origin) {
+func startTLSNode(t *testing.T, ca *testpki.CA, clientTLS *tls.Config) (string, *peerhttp.Pool, *group.Group, *origin) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -102,8 +38,8 @@ func startTLSNode(t *testing.T, ca *testCA, clientTLS *tls.Config) (string, *pee
 	t.Cleanup(pool.Close)
 	g.RegisterPeers(pool)
 	srv := peerhttp.NewServer(pool, &tls.Config{
-		Certificates: []tls.Certificate{ca.issue(t)},
-		ClientCAs:    ca.pool,
+		Certificates: []tls.Certificate{ca.Issue(t)},
+		ClientCAs:    ca.Pool,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		MinVersion:   tls.VersionTLS13,
 	})
@@ -124,8 +60,8 @@ func startTLSNode(t *testing.T, ca *testCA, clientTLS *tls.Config) (string, *pee
 // trusts, fails the peer request as a transport error and loads the key
 // from its own origin.
 func TestTLS(t *testing.T) {
-	ca, other := newTestCA(t, "cluster CA"), newTestCA(t, "other CA")
-	good := &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{ca.issue(t)}}
+	ca, other := testpki.NewCA(t, "cluster CA"), testpki.NewCA(t, "other CA")
+	good := &tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{ca.Issue(t)}}
 	ownerURL, ownerPool, _, ownerOrigin := startTLSNode(t, ca, good)
 
 	tests := []struct {
@@ -134,9 +70,9 @@ func TestTLS(t *testing.T) {
 		wantOwner bool // the owner served the key
 	}{
 		{"mutual TLS", good, true},
-		{"wrong CA", &tls.Config{RootCAs: other.pool, Certificates: []tls.Certificate{ca.issue(t)}}, false},
-		{"client certificate from another CA", &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{other.issue(t)}}, false},
-		{"no client certificate", &tls.Config{RootCAs: ca.pool}, false},
+		{"wrong CA", &tls.Config{RootCAs: other.Pool, Certificates: []tls.Certificate{ca.Issue(t)}}, false},
+		{"client certificate from another CA", &tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{other.Issue(t)}}, false},
+		{"no client certificate", &tls.Config{RootCAs: ca.Pool}, false},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
