@@ -156,10 +156,10 @@ type Membership struct {
 	// changes counts the peer URL sets published, the first one included.
 	changes atomic.Uint64
 
-	mu     sync.Mutex // guards closed, and orders Leave and Shutdown
-	closed bool
-
-	closing atomic.Bool // set as Leave or Shutdown begins; read by the log writer
+	mu sync.Mutex // orders Leave and Shutdown
+	// closing is set as Leave or Shutdown begins (under mu); the log
+	// writer reads it without the lock.
+	closing atomic.Bool
 }
 
 // Start validates cfg, starts gossip on cfg.BindAddr and begins joining
@@ -260,11 +260,9 @@ func (m *Membership) Changes() uint64 {
 func (m *Membership) Leave(timeout time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
+	if m.closing.Swap(true) {
 		return nil
 	}
-	m.closed = true
-	m.closing.Store(true)
 	// Stop rejoin first: a Join after Leave would announce us alive again.
 	// Stop watch too, so that OnChange never sees the set without us.
 	m.stopLocked()
@@ -290,11 +288,9 @@ func (m *Membership) Leave(timeout time.Duration) error {
 func (m *Membership) Shutdown() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
+	if m.closing.Swap(true) {
 		return nil
 	}
-	m.closed = true
-	m.closing.Store(true)
 	m.stopLocked()
 	if err := m.ml.Shutdown(); err != nil {
 		return fmt.Errorf("membership: shutdown: %w", err)
