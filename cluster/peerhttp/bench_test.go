@@ -19,8 +19,10 @@ import (
 // main cache, decode. With callers > 0, that many goroutines ask at once
 // (rounded up to a multiple of GOMAXPROCS). It reports the median latency
 // of one Get as p50-us, and for callers > 0 the throughput as gets/s.
-func benchPeerGet(b *testing.B, valueSize string, callers int) {
-	nodes := newCluster(b, clusterConfig{nodes: 2})
+// With streams, the Gets go on the peer's stream (the benchmark waits for
+// it); without, each is an HTTP request.
+func benchPeerGet(b *testing.B, valueSize string, callers int, streams bool) {
+	nodes := newCluster(b, clusterConfig{nodes: 2, streams: streams})
 	// Distinct keys, as the group's flight would send: concurrent Gets of
 	// one key never reach the peer client together.
 	keys := make([]*pb.GetRequest, max(1, callers))
@@ -38,6 +40,9 @@ func benchPeerGet(b *testing.B, valueSize string, callers int) {
 		}
 	}
 	ctx := context.Background()
+	if streams {
+		waitStream(b, nodes[0].pool, peer, keys[0])
+	}
 	var mu sync.Mutex // guards lat
 	var lat []time.Duration
 	var next atomic.Int64
@@ -78,9 +83,13 @@ func benchPeerGet(b *testing.B, valueSize string, callers int) {
 	}
 }
 
-func BenchmarkPeerGet(b *testing.B)              { benchPeerGet(b, "64", 0) }
-func BenchmarkPeerGet64K(b *testing.B)           { benchPeerGet(b, "65536", 0) }
-func BenchmarkPeerGetParallel(b *testing.B)      { benchPeerGet(b, "64", 2) }
-func BenchmarkPeerGet64KParallel(b *testing.B)   { benchPeerGet(b, "65536", 2) }
-func BenchmarkPeerGetConcurrent64(b *testing.B)  { benchPeerGet(b, "64", 64) }
-func BenchmarkPeerGetConcurrent256(b *testing.B) { benchPeerGet(b, "64", 256) }
+func BenchmarkPeerGet(b *testing.B)             { benchPeerGet(b, "64", 0, true) }
+func BenchmarkPeerGetHTTP(b *testing.B)         { benchPeerGet(b, "64", 0, false) }
+func BenchmarkPeerGet64K(b *testing.B)          { benchPeerGet(b, "65536", 0, true) }
+func BenchmarkPeerGetParallel(b *testing.B)     { benchPeerGet(b, "64", 2, true) }
+func BenchmarkPeerGet64KParallel(b *testing.B)  { benchPeerGet(b, "65536", 2, true) }
+func BenchmarkPeerGetConcurrent64(b *testing.B) { benchPeerGet(b, "64", 64, true) }
+func BenchmarkPeerGetConcurrent64HTTP(b *testing.B) {
+	benchPeerGet(b, "64", 64, false)
+}
+func BenchmarkPeerGetConcurrent256(b *testing.B) { benchPeerGet(b, "64", 256, true) }

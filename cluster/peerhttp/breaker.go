@@ -179,6 +179,9 @@ type PeerStatus struct {
 	// that returned an error of any kind, and Rejected the requests that
 	// the open breaker failed without sending.
 	Requests, Errors, Rejected int64
+	// Streamed counts the requests of Requests that went on a stream
+	// rather than over plain HTTP (see Config.DisableStreams).
+	Streamed int64
 	// LastError is when the peer last failed a request; zero if never.
 	LastError time.Time
 }
@@ -198,6 +201,7 @@ func (p *Pool) PeerStatus() []PeerStatus {
 			Requests:            c.requests.Load(),
 			Errors:              c.errors.Load(),
 			Rejected:            c.rejected.Load(),
+			Streamed:            c.streamed.Load(),
 			LastError:           last,
 		})
 	}

@@ -59,6 +59,7 @@ func newFakeMember(t *testing.T, cfg peerhttp.Config, h http.HandlerFunc) *fakeM
 	}))
 	t.Cleanup(f.srv.Close)
 	var err error
+	cfg.DisableStreams = true // f.hits counts HTTP requests
 	if f.pool, err = peerhttp.New(fakeSelf, cfg); err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,9 +56,16 @@ type peer struct {
 	breaker *breaker
 	co      coalescer
 
+	smu           sync.Mutex // guards st, dialing, noStreamUntil and closed
+	st            *clientStream
+	dialing       bool      // an upgrade is under way
+	noStreamUntil time.Time // no upgrade before then: the last one failed
+	closed        bool      // closeStream was called: no more streams
+
 	requests atomic.Int64 // requests sent (not those the breaker refused)
 	errors   atomic.Int64 // requests sent that failed, for any reason
 	rejected atomic.Int64 // requests the open breaker failed without sending
+	streamed atomic.Int64 // requests sent on the stream
 }
 
 func (p *Pool) newPeer(base string) *peer {
@@ -83,7 +91,8 @@ func (c *peer) getOne(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, 
 		query = "peek=1"
 	}
 	out := new(pb.GetResponse)
-	if err := c.do(ctx, opGet, http.MethodGet, in.GetGroup(), in.GetKey(), true, query, nil, out); err != nil {
+	sreq := &pb.GetRequest{Group: in.GetGroup(), Key: in.GetKey(), Peek: in.GetPeek()}
+	if err := c.do(ctx, opGet, http.MethodGet, in.GetGroup(), in.GetKey(), true, query, sreq, nil, out); err != nil {
 		return nil, fmt.Errorf("peerhttp: get %q from %s: %w", in.GetKey(), c.base, err)
 	}
 	return out, nil
@@ -97,13 +106,10 @@ func (c *peer) GetMany(ctx context.Context, in *pb.GetManyRequest) (*pb.GetManyR
 		return nil, fmt.Errorf("peerhttp: get %d keys of %q from %s: more than %d keys", len(in.GetKeys()), in.GetGroup(), c.base, maxBatchKeys)
 	}
 	out := new(pb.GetManyResponse)
-	// The group travels in the path.
-	body, err := proto.Marshal(&pb.GetManyRequest{Keys: in.GetKeys(), Peek: in.GetPeek()})
-	if err != nil {
-		err = fmt.Errorf("encode request: %w", err)
-	} else {
-		err = c.do(ctx, opGetMany, http.MethodPost, in.GetGroup(), "", false, "", body, out)
-	}
+	// Over HTTP the group travels in the path; on a stream, in the body.
+	sreq := &pb.GetManyRequest{Group: in.GetGroup(), Keys: in.GetKeys(), Peek: in.GetPeek()}
+	hreq := &pb.GetManyRequest{Keys: in.GetKeys(), Peek: in.GetPeek()}
+	err := c.do(ctx, opGetMany, http.MethodPost, in.GetGroup(), "", false, "", sreq, hreq, out)
 	if err == nil && len(out.GetResults()) != len(in.GetKeys()) {
 		err = fmt.Errorf("%d results for %d keys", len(out.GetResults()), len(in.GetKeys()))
 	}
@@ -117,12 +123,8 @@ func (c *peer) GetMany(ctx context.Context, in *pb.GetManyRequest) (*pb.GetManyR
 func (c *peer) Write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteResponse, error) {
 	out := new(pb.WriteResponse)
 	// The group and key travel in the path, where a key need not be UTF-8.
-	body, err := proto.Marshal(&pb.WriteRequest{Op: in.GetOp(), Value: in.GetValue(), TtlMs: in.GetTtlMs(), Delta: in.GetDelta()})
-	if err != nil {
-		err = fmt.Errorf("encode request: %w", err)
-	} else {
-		err = c.do(ctx, opWrite, http.MethodPost, in.GetGroup(), in.GetKey(), true, "", body, out)
-	}
+	hreq := &pb.WriteRequest{Op: in.GetOp(), Value: in.GetValue(), TtlMs: in.GetTtlMs(), Delta: in.GetDelta()}
+	err := c.do(ctx, opWrite, http.MethodPost, in.GetGroup(), in.GetKey(), true, "", nil, hreq, out)
 	if err != nil {
 		op := strings.ToLower(strings.TrimPrefix(in.GetOp().String(), "OP_"))
 		return nil, fmt.Errorf("peerhttp: %s %q at %s: %w", op, in.GetKey(), c.base, err)
@@ -130,9 +132,11 @@ func (c *peer) Write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteRespons
 	return out, nil
 }
 
-// do sends one request to {base}{group}[/{key}][?query], unless the
-// peer's breaker is open, and decodes the answer into out.
-func (c *peer) do(ctx context.Context, op, method, grp, key string, hasKey bool, query string, body []byte, out proto.Message) error {
+// do sends one request to {base}{group}[/{key}][?query], with hreq as its
+// body when it is not nil, unless the peer's breaker is open, and decodes
+// the answer into out. A Get or GetMany (sreq not nil) goes on the peer's
+// stream instead when it has one.
+func (c *peer) do(ctx context.Context, op, method, grp, key string, hasKey bool, query string, sreq, hreq, out proto.Message) error {
 	switch {
 	case c.err != nil:
 		return c.err
@@ -153,7 +157,7 @@ func (c *peer) do(ctx context.Context, op, method, grp, key string, hasKey bool,
 		return ErrPeerUnavailable
 	}
 	c.requests.Add(1)
-	o, err := c.send(ctx, method, grp, key, hasKey, query, body, out)
+	o, err := c.send(ctx, op, method, grp, key, hasKey, query, sreq, hreq, out)
 	if err != nil {
 		c.errors.Add(1)
 	}
@@ -175,7 +179,7 @@ func (c *peer) do(ctx context.Context, op, method, grp, key string, hasKey bool,
 // send sends one request under a context bounded by Config.Timeout,
 // decodes the answer into out, and says what the outcome tells about the
 // peer's health.
-func (c *peer) send(ctx context.Context, method, grp, key string, hasKey bool, query string, body []byte, out proto.Message) (outcome, error) {
+func (c *peer) send(ctx context.Context, op, method, grp, key string, hasKey bool, query string, sreq, hreq, out proto.Message) (outcome, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.pool.cfg.Timeout)
 	defer cancel()
@@ -192,8 +196,25 @@ func (c *peer) send(ctx context.Context, method, grp, key string, hasKey bool, q
 		return failed
 	}
 
+	if sreq != nil {
+		sop := streamGet
+		if op == opGetMany {
+			sop = streamGetMany
+		}
+		if err, ok := c.sendStream(ctx, sop, sreq, out); ok {
+			if err != nil {
+				return health(err), err
+			}
+			return succeeded, nil
+		}
+	}
+
 	var rd io.Reader
-	if method == http.MethodPost {
+	if hreq != nil {
+		body, err := proto.Marshal(hreq)
+		if err != nil {
+			return abandoned, fmt.Errorf("encode request: %w", err)
+		}
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base, rd)

@@ -17,6 +17,7 @@ import (
 	"github.com/rcache/rcache/cluster/peerhttp"
 	"github.com/rcache/rcache/cluster/ring"
 	"github.com/rcache/rcache/engine/group"
+	"github.com/rcache/rcache/pb"
 )
 
 // seed is the origin's data; any other key is answered by origin.Get's
@@ -97,6 +98,7 @@ type clusterConfig struct {
 	gate      func(ctx context.Context, key string) error // origin.gate of every node
 	wrap      func(h http.Handler) http.Handler           // wraps every node's handler
 	pool      peerhttp.Config                             // Registry is set per node
+	streams   bool                                        // let the Pools use streams (off: each request is one HTTP request the counters see)
 	secrets   []string                                    // if not nil, node i's Config.Secret is secrets[i]
 }
 
@@ -136,6 +138,7 @@ func newCluster(tb testing.TB, cfg clusterConfig) []*node {
 		n.url = "http://" + n.srv.Listener.Addr().String()
 		pcfg := cfg.pool
 		pcfg.Registry = reg
+		pcfg.DisableStreams = !cfg.streams
 		if cfg.secrets != nil {
 			pcfg.Secret = cfg.secrets[i]
 		}
@@ -162,7 +165,69 @@ func newCluster(tb testing.TB, cfg clusterConfig) []*node {
 	for _, n := range nodes {
 		n.pool.Set(urls...)
 	}
+	if cfg.streams {
+		openStreams(tb, nodes, cfg.secrets)
+	}
 	return nodes
+}
+
+// openStreams has every node open its streams to the others that share its
+// secret, with Gets that only peek (no origin is asked), so that a test's
+// own requests go on streams.
+func openStreams(tb testing.TB, nodes []*node, secrets []string) {
+	tb.Helper()
+	for i, a := range nodes {
+		for j, b := range nodes {
+			if i == j || (secrets != nil && secrets[i] != secrets[j]) {
+				continue
+			}
+			// Peers is sorted by URL, as Members is, without self.
+			var pg group.PeerGetter
+			k := 0
+			for _, u := range a.pool.Members() {
+				if u == a.url {
+					continue
+				}
+				if u == b.url {
+					pg = a.pool.Peers()[k]
+				}
+				k++
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for streamedTo(a.pool, b.url) == 0 {
+				if time.Now().After(deadline) {
+					tb.Fatalf("%s opened no stream to %s within 5s", a.url, b.url)
+				}
+				if _, err := pg.Get(context.Background(), &pb.GetRequest{Group: "scores", Key: "warm", Peek: true}); err != nil {
+					tb.Fatalf("peek from %s at %s: %v", a.url, b.url, err)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+}
+
+// streamedTo returns how many of pool's requests to the member at url
+// went on a stream.
+func streamedTo(pool *peerhttp.Pool, url string) int64 {
+	for _, s := range pool.PeerStatus() {
+		if s.URL == url {
+			return s.Streamed
+		}
+	}
+	return 0
+}
+
+// transports runs test once over each transport between the nodes: one
+// HTTP request per peer request, and streams.
+func transports(t *testing.T, test func(t *testing.T, streams bool)) {
+	for _, streams := range []bool{false, true} {
+		name := "http"
+		if streams {
+			name = "stream"
+		}
+		t.Run(name, func(t *testing.T) { test(t, streams) })
+	}
 }
 
 // count counts the requests that reach h by kind.

@@ -83,7 +83,7 @@ func (m *batchMember) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // newBatchPeer returns the client for a batchMember.
 func newBatchPeer(t *testing.T, m *batchMember) *peer {
 	t.Helper()
-	p, err := New("http://self:1", Config{Transport: serveInProcess(m)})
+	p, err := New("http://self:1", Config{Transport: serveInProcess(m), DisableStreams: true})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -88,6 +88,12 @@ type Config struct {
 	// proxy, and ResponseHeaderTimeout set to Timeout.
 	Transport http.RoundTripper
 
+	// DisableStreams keeps every request on plain HTTP. By default a peer
+	// client upgrades one connection per member to a stream (see
+	// stream.go), on which its Gets and GetManys go after the first.
+	// The handler serves streams either way.
+	DisableStreams bool
+
 	// TLS configures the client side of https:// peer URLs: RootCAs to
 	// verify the peers' certificates and, for mutual TLS, Certificates
 	// holding this node's client certificate. nil selects the system's

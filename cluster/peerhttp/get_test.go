@@ -49,80 +49,82 @@ func TestGetLoadsAtOwnerOnly(t *testing.T) {
 // and both other nodes have a request in flight at the owner, so the loads
 // overlap; the origin must still be called once.
 func TestConcurrentGetsLoadOnce(t *testing.T) {
-	const callers = 200
-	var started sync.WaitGroup
-	started.Add(callers)
-	allStarted := make(chan struct{})
-	go func() {
-		started.Wait()
-		close(allStarted)
-	}()
+	transports(t, func(t *testing.T, streams bool) {
+		const callers = 200
+		var started sync.WaitGroup
+		started.Add(callers)
+		allStarted := make(chan struct{})
+		go func() {
+			started.Wait()
+			close(allStarted)
+		}()
 
-	peersArrived := make(chan struct{})
-	var arrivedOnce sync.Once
-	var mu sync.Mutex // guards seen
-	seen := make(map[string]bool)
-	wrap := func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			seen[r.Header.Get("Rcache-Peer")] = true
-			if len(seen) == 2 {
-				arrivedOnce.Do(func() { close(peersArrived) })
+		peersArrived := make(chan struct{})
+		var arrivedOnce sync.Once
+		var mu sync.Mutex // guards seen
+		seen := make(map[string]bool)
+		wrap := func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen[r.Header.Get("Rcache-Peer")] = true
+				if len(seen) == 2 {
+					arrivedOnce.Do(func() { close(peersArrived) })
+				}
+				mu.Unlock()
+				h.ServeHTTP(w, r)
+			})
+		}
+		gate := func(ctx context.Context, key string) error {
+			for _, ch := range []chan struct{}{allStarted, peersArrived} {
+				select {
+				case <-ch:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
 			}
-			mu.Unlock()
-			h.ServeHTTP(w, r)
-		})
-	}
-	gate := func(ctx context.Context, key string) error {
-		for _, ch := range []chan struct{}{allStarted, peersArrived} {
-			select {
-			case <-ch:
-			case <-ctx.Done():
-				return ctx.Err()
+			return nil
+		}
+		nodes := newCluster(t, clusterConfig{gate: gate, wrap: wrap, streams: streams})
+		ctx := testContext(t)
+		const key = "cold"
+
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			n := nodes[i%len(nodes)]
+			wg.Go(func() {
+				started.Done()
+				v, err := n.group.Get(ctx, key)
+				if err == nil && v.String() != "v:"+key {
+					err = fmt.Errorf("value %q", v)
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("Get(%q) #%d: %v", key, i, err)
 			}
 		}
-		return nil
-	}
-	nodes := newCluster(t, clusterConfig{gate: gate, wrap: wrap})
-	ctx := testContext(t)
-	const key = "cold"
-
-	errs := make([]error, callers)
-	var wg sync.WaitGroup
-	for i := range callers {
-		n := nodes[i%len(nodes)]
-		wg.Go(func() {
-			started.Done()
-			v, err := n.group.Get(ctx, key)
-			if err == nil && v.String() != "v:"+key {
-				err = fmt.Errorf("value %q", v)
+		var total int64
+		for _, n := range nodes {
+			total += n.origin.total.Load()
+		}
+		if total != 1 {
+			t.Errorf("origin calls across the cluster = %d, want 1", total)
+		}
+		owner := ownerOf(nodes, peerhttp.Config{}, key)
+		if got := owner.origin.callsFor(key); got != 1 {
+			t.Errorf("origin calls at owner = %d, want 1", got)
+		}
+		for _, n := range nodes {
+			if n != owner && n.group.Stats.PeerLoads.Load() < 1 {
+				t.Errorf("PeerLoads at %s = 0, want at least 1", n.url)
 			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("Get(%q) #%d: %v", key, i, err)
 		}
-	}
-	var total int64
-	for _, n := range nodes {
-		total += n.origin.total.Load()
-	}
-	if total != 1 {
-		t.Errorf("origin calls across the cluster = %d, want 1", total)
-	}
-	owner := ownerOf(nodes, peerhttp.Config{}, key)
-	if got := owner.origin.callsFor(key); got != 1 {
-		t.Errorf("origin calls at owner = %d, want 1", got)
-	}
-	for _, n := range nodes {
-		if n != owner && n.group.Stats.PeerLoads.Load() < 1 {
-			t.Errorf("PeerLoads at %s = 0, want at least 1", n.url)
-		}
-	}
+	})
 }
 
 func TestOwnerDownFallsBack(t *testing.T) {
@@ -146,62 +148,66 @@ func TestOwnerDownFallsBack(t *testing.T) {
 // TestKeysRoundTrip sends keys made of every awkward byte through the
 // owner, ServeMux included, asking at each node.
 func TestKeysRoundTrip(t *testing.T) {
-	nodes := newCluster(t, clusterConfig{})
-	ctx := testContext(t)
-	keys := []string{
-		"a/b", "/", "//", "/lead", "trail/", "a b", "  ", "日本語", "ünï/cødé",
-		"%", "%2F", "%zz", "%%", "100%", ".", "..", "a/../b", "./x", "x/.",
-		"?", "a?b=c", "#", "a#b", "&=+;,$:@!", "\x00", "\xff\xfe", "bin\x00\x01\x7f\x80",
-		"\n\r\t", "\\", "<script>", strings.Repeat("long/", 400),
-	}
-	for _, key := range keys {
-		owner := ownerOf(nodes, peerhttp.Config{}, key)
-		for _, n := range nodes {
-			v, err := n.group.Get(ctx, key)
-			if err != nil || v.String() != "v:"+key {
-				t.Errorf("Get(%q) at %s = %q, %v; want %q", key, n.url, v, err, "v:"+key)
+	transports(t, func(t *testing.T, streams bool) {
+		nodes := newCluster(t, clusterConfig{streams: streams})
+		ctx := testContext(t)
+		keys := []string{
+			"a/b", "/", "//", "/lead", "trail/", "a b", "  ", "日本語", "ünï/cødé",
+			"%", "%2F", "%zz", "%%", "100%", ".", "..", "a/../b", "./x", "x/.",
+			"?", "a?b=c", "#", "a#b", "&=+;,$:@!", "\x00", "\xff\xfe", "bin\x00\x01\x7f\x80",
+			"\n\r\t", "\\", "<script>", strings.Repeat("long/", 400),
+		}
+		for _, key := range keys {
+			owner := ownerOf(nodes, peerhttp.Config{}, key)
+			for _, n := range nodes {
+				v, err := n.group.Get(ctx, key)
+				if err != nil || v.String() != "v:"+key {
+					t.Errorf("Get(%q) at %s = %q, %v; want %q", key, n.url, v, err, "v:"+key)
+				}
+			}
+			var total int64
+			for _, n := range nodes {
+				total += n.origin.callsFor(key)
+			}
+			if total != 1 || owner.origin.callsFor(key) != 1 {
+				t.Errorf("key %q: origin calls %d across the cluster, %d at its owner; want 1 and 1",
+					key, total, owner.origin.callsFor(key))
 			}
 		}
-		var total int64
-		for _, n := range nodes {
-			total += n.origin.callsFor(key)
-		}
-		if total != 1 || owner.origin.callsFor(key) != 1 {
-			t.Errorf("key %q: origin calls %d across the cluster, %d at its owner; want 1 and 1",
-				key, total, owner.origin.callsFor(key))
-		}
-	}
+	})
 }
 
 func TestOwnerOutcomes(t *testing.T) {
-	nodes := newCluster(t, clusterConfig{})
-	a, c := nodes[0], nodes[2]
-	ctx := testContext(t)
-	tests := []struct {
-		name  string
-		check func(error) bool
-	}{
-		{"missing:", func(err error) bool { return errors.Is(err, group.ErrNotFound) }},
-		{"broken:", func(err error) bool { return errors.As(err, new(*group.OriginError)) }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			key := keyOwnedBy(t, nodes, a, tt.name)
-			_, err := c.group.Get(ctx, key)
-			if !tt.check(err) {
-				t.Errorf("Get(%q) at C: err = %v", key, err)
-			}
-			if got := c.origin.callsFor(key); got != 0 {
-				t.Errorf("origin calls at C = %d, want 0", got)
-			}
-			if got := a.origin.callsFor(key); got != 1 {
-				t.Errorf("origin calls at owner = %d, want 1", got)
-			}
-		})
-	}
-	if got := c.group.Stats.PeerErrors.Load(); got != 0 {
-		t.Errorf("PeerErrors at C = %d, want 0", got)
-	}
+	transports(t, func(t *testing.T, streams bool) {
+		nodes := newCluster(t, clusterConfig{streams: streams})
+		a, c := nodes[0], nodes[2]
+		ctx := testContext(t)
+		tests := []struct {
+			name  string
+			check func(error) bool
+		}{
+			{"missing:", func(err error) bool { return errors.Is(err, group.ErrNotFound) }},
+			{"broken:", func(err error) bool { return errors.As(err, new(*group.OriginError)) }},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				key := keyOwnedBy(t, nodes, a, tt.name)
+				_, err := c.group.Get(ctx, key)
+				if !tt.check(err) {
+					t.Errorf("Get(%q) at C: err = %v", key, err)
+				}
+				if got := c.origin.callsFor(key); got != 0 {
+					t.Errorf("origin calls at C = %d, want 0", got)
+				}
+				if got := a.origin.callsFor(key); got != 1 {
+					t.Errorf("origin calls at owner = %d, want 1", got)
+				}
+			})
+		}
+		if got := c.group.Stats.PeerErrors.Load(); got != 0 {
+			t.Errorf("PeerErrors at C = %d, want 0", got)
+		}
+	})
 }
 
 // TestNoForwardingLoop gives two nodes rings that disagree: A's ring holds

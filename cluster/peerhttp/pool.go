@@ -57,6 +57,18 @@
 // which requests to it fail at once with ErrPeerUnavailable until a probe
 // finds it answering again. PeerStatus reports each breaker and counters.
 //
+// # Streams
+//
+// A peer client sends its Gets and GetManys on a stream when it can: one
+// connection per member, upgraded from HTTP/1.1 (the secret and TLS apply
+// to the upgrade as to any request), on which requests and answers travel
+// as length-prefixed frames with the same protobuf bodies and status codes,
+// many in flight at once. A Get thus costs one write and one read instead of
+// an HTTP exchange: over loopback here, 45 us instead of 115 us, 26
+// allocations instead of 102. stream.go has the frame format. The first
+// requests to a member go over HTTP while the stream opens; so do writes,
+// keys that are not UTF-8, and a request whose stream broke under it.
+//
 // A Pool may be mounted on an http.ServeMux under its base path (for
 // example mux.Handle("/_rcache/", pool)), but not behind http.StripPrefix.
 package peerhttp
@@ -102,6 +114,12 @@ type Pool struct {
 	// transport is the transport New built, whose idle connections Close
 	// closes; nil when Config.Transport was given.
 	transport *http.Transport
+
+	// streamRT sends the upgrade requests of streams: rt, or when New
+	// built rt, a copy of it without HTTP/2, which cannot upgrade.
+	// streams holds the streams' connections and goroutines, both ways.
+	streamRT http.RoundTripper
+	streams  *streamSet
 
 	// peerHeader is the value of the Rcache-Peer header of every request
 	// this node sends. It is shared by those requests and never modified.
@@ -169,11 +187,20 @@ func New(self string, cfg Config) (*Pool, error) {
 		p.authHeader = []string{authScheme + " " + cfg.Secret}
 		p.secretSum = sha256.Sum256([]byte(cfg.Secret))
 	}
-	p.rt = cfg.Transport
+	p.rt, p.streamRT = cfg.Transport, cfg.Transport
 	if p.rt == nil {
 		p.transport = newTransport(cfg.Timeout, cfg.TLS)
 		p.rt = p.transport
+		st := p.transport.Clone()
+		st.Protocols = new(http.Protocols)
+		st.Protocols.SetHTTP1(true)
+		if st.TLSClientConfig != nil {
+			// Clone set up HTTP/2, "h2" in ALPN included.
+			st.TLSClientConfig.NextProtos = []string{"http/1.1"}
+		}
+		p.streamRT = st
 	}
+	p.streams = newStreamSet()
 	p.state.Store(p.build([]string{self}, nil))
 	return p, nil
 }
@@ -218,6 +245,11 @@ func (p *Pool) setLocked(peers []string) {
 	}
 	p.state.Store(m)
 	p.ringChanges.Add(1)
+	for u, c := range old.clients {
+		if m.clients[u] == nil {
+			c.closeStream()
+		}
+	}
 	p.cfg.Logger.Info("peers set", "self", p.self, "members", len(m.members))
 	if !p.left && !slices.Contains(m.members, p.self) {
 		p.cfg.Logger.Warn("self is not among the peers: this node owns no keys", "self", p.self)
@@ -332,13 +364,20 @@ func (p *Pool) Members() []string {
 	return slices.Clone(p.state.Load().members)
 }
 
-// Close closes the idle connections of the transport New built, which stops
-// their goroutines. Call it once the Pool's requests are over; a request
-// made afterwards opens new connections. Close leaves a Config.Transport
-// alone: its owner closes it.
+// Close closes every stream, the ones this node opened and the ones it
+// serves, waits for their goroutines, and closes the idle connections of
+// the transport New built, which stops their goroutines. Call it once the
+// Pool's requests are over, after the HTTP server that serves it has shut
+// down (an http.Server does not track the connections taken over by
+// streams); a request made afterwards goes over HTTP, on new connections.
+// Close leaves a Config.Transport alone: its owner closes it.
 func (p *Pool) Close() {
+	p.streams.close()
 	if p.transport != nil {
 		p.transport.CloseIdleConnections()
+	}
+	if t, ok := p.streamRT.(*http.Transport); ok && t != p.rt {
+		t.CloseIdleConnections()
 	}
 }
 

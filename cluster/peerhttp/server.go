@@ -38,6 +38,10 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, http.StatusUnauthorized, "missing or wrong secret")
 		return
 	}
+	if isStreamUpgrade(r) {
+		p.serveStream(w, r)
+		return
+	}
 	rt, err := parsePath(p.cfg.BasePath, r.URL.EscapedPath())
 	switch {
 	case errors.Is(err, errOutsideBase):

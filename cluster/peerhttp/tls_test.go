@@ -96,6 +96,15 @@ func TestTLS(t *testing.T) {
 			if got := askerOrigin.callsFor(key) == 1; got == tt.wantOwner {
 				t.Errorf("asker loaded %q: %v, want %v", key, got, !tt.wantOwner)
 			}
+			if tt.wantOwner {
+				// The stream opens over the same mutual TLS (HTTP/1.1
+				// upgrade: the Pool's transport for it has no HTTP/2).
+				peer, _ := askerPool.PickPeer(key)
+				waitStream(t, askerPool, peer, &pb.GetRequest{Group: "scores", Key: key})
+				if got := ownerOrigin.callsFor(key); got != 1 {
+					t.Errorf("owner origin calls for %q after streamed Gets = %d, want 1", key, got)
+				}
+			}
 			if !tt.wantOwner {
 				peer, _ := askerPool.PickPeer(key)
 				_, err := peer.Get(testContext(t), &pb.GetRequest{Group: "scores", Key: key})
