@@ -48,6 +48,7 @@ type cliOnly struct {
 	peersDNS        string // "name:port"
 	handoffKeys     int
 	handoffWindow   time.Duration // 0: off
+	peerStreams     bool          // false: every peer request is one HTTP request
 
 	metricsAddr string // "" : /metrics and the status page on the peer port
 
@@ -145,6 +146,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.peersDNS, "peers-dns", "", "find peers by resolving this `name:port` every 5 s (e.g. a Kubernetes headless Service)")
 	fs.IntVar(&o.handoffKeys, "handoff-keys", 10000, "at shutdown, push at most this many of each group's hottest `entries` to their new owners (0: none)")
 	fs.DurationVar(&o.handoffWindow, "handoff-window", 30*time.Second, "after a ring change, a new owner asks a key's previous owner's memory before its origin for this `duration` (0: never)")
+	fs.BoolVar(&o.peerStreams, "peer-streams", true, "send Gets to peers on one upgraded connection per peer (false: one HTTP request each)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "`host:port` for /metrics and the status page (default: on --peer-addr)")
 	fs.StringVar(&o.tls.cert, "tls-cert", "", "serve clients and peers over TLS with this PEM certificate `file` (with --tls-key)")
 	fs.StringVar(&o.tls.key, "tls-key", "", "PEM private key `file` of --tls-cert")

@@ -210,8 +210,9 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 		TLS:      tc.peerClient,
 		Observe:  mx.ObservePeer,
 		// peerhttp takes 0 as its default and a negative window as off.
-		HandoffWindow: cmp.Or(n.handoffWindow, -1),
-		Joining:       len(n.join) > 0 || n.peersDNS != "",
+		HandoffWindow:  cmp.Or(n.handoffWindow, -1),
+		Joining:        len(n.join) > 0 || n.peersDNS != "",
+		DisableStreams: !n.peerStreams,
 	})
 	if err != nil {
 		return err
