@@ -497,6 +497,15 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 			return
 		}
 		op, id, ms := hdr[4], binary.BigEndian.Uint32(hdr[5:]), int64(binary.BigEndian.Uint32(hdr[9:]))
+		// A request answered from memory is answered here: handing it to a
+		// goroutine costs more than serving it (on a busy 2-core machine, a
+		// thread wake-up, ~80 us of a 200 us round trip). The others, which
+		// may wait on an origin, each get a goroutine, so that they do not
+		// hold up the requests behind them.
+		if status, answer, ok := p.serveFrameCached(op, body); ok {
+			ss.answer(id, status, answer)
+			continue
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -568,6 +577,51 @@ func (p *Pool) serveFrame(ctx context.Context, op byte, ms int64, body []byte) (
 		return http.StatusInternalServerError, []byte("encode response")
 	}
 	return http.StatusOK, b
+}
+
+// serveFrameCached answers a request of a stream when that takes no load
+// (Group.ServeGetCached); ok is false when it cannot, or when the request
+// is malformed, which serveFrame then answers.
+func (p *Pool) serveFrameCached(op byte, body []byte) (status int, answer []byte, ok bool) {
+	var res proto.Message
+	switch op {
+	case streamGet:
+		in := new(pb.GetRequest)
+		if proto.Unmarshal(body, in) != nil || in.Key == "" {
+			return 0, nil, false
+		}
+		g := p.cfg.Registry.GetGroup(in.Group)
+		if g == nil {
+			return 0, nil, false
+		}
+		one, ok := g.ServeGetCached(in)
+		if !ok {
+			return 0, nil, false
+		}
+		res = one
+	case streamGetMany:
+		in := new(pb.GetManyRequest)
+		if proto.Unmarshal(body, in) != nil || len(in.Keys) > maxBatchKeys {
+			return 0, nil, false
+		}
+		g := p.cfg.Registry.GetGroup(in.Group)
+		if g == nil {
+			return 0, nil, false
+		}
+		many, ok := g.ServeGetManyCached(in)
+		if !ok {
+			return 0, nil, false
+		}
+		res = many
+	default:
+		return 0, nil, false
+	}
+	sanitize(res)
+	b, err := proto.Marshal(res)
+	if err != nil {
+		return 0, nil, false
+	}
+	return http.StatusOK, b, true
 }
 
 // answer sends one answer; the last of the writers waiting flushes. A

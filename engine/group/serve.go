@@ -13,26 +13,41 @@ import (
 // cache, or by calling the Getter (unless in.Peek). It never forwards to
 // another node, even when this node's ring names a different owner.
 func (g *Group) ServeGet(ctx context.Context, in *pb.GetRequest) *pb.GetResponse {
+	if res, ok := g.ServeGetCached(in); ok {
+		return res
+	}
 	g.Stats.ServerRequests.Add(1)
+	return g.response(g.loadLocal(ctx, in.GetKey()))
+}
+
+// ServeGetCached answers in as ServeGet does when that takes no load: a
+// value in the main cache, a peek, an empty key. It reports false, having
+// counted nothing, when ServeGet would call the Getter; a server can thus
+// answer hits at once and hand only misses to a goroutine of their own.
+func (g *Group) ServeGetCached(in *pb.GetRequest) (*pb.GetResponse, bool) {
 	if in.GetKey() == "" {
-		return &pb.GetResponse{NotFound: true}
+		g.Stats.ServerRequests.Add(1)
+		return &pb.GetResponse{NotFound: true}, true
 	}
 	if !in.GetPeek() {
 		// The peer may keep what it gets as a hot copy (or, later, a
 		// negative entry): a write to key must now tell it to drop it.
+		// Before the lookup, so that no write can fall between them.
 		g.shared.mark(in.GetKey(), g.cfg.Now())
 	}
 	if v, exp, ok := g.mainCache.get(in.GetKey()); ok {
+		g.Stats.ServerRequests.Add(1)
 		res := g.response(entry{view: v, expire: exp}, nil)
 		if in.GetTtlOnly() {
 			res.Value = nil
 		}
-		return res
+		return res, true
 	}
 	if in.GetPeek() {
-		return &pb.GetResponse{NotFound: true}
+		g.Stats.ServerRequests.Add(1)
+		return &pb.GetResponse{NotFound: true}, true
 	}
-	return g.response(g.loadLocal(ctx, in.GetKey()))
+	return nil, false
 }
 
 // ServeGetMany answers a peer's batch request like ServeGet answers each
@@ -44,16 +59,8 @@ func (g *Group) ServeGetMany(ctx context.Context, in *pb.GetManyRequest) *pb.Get
 	var wg sync.WaitGroup
 	for i, key := range keys {
 		req := &pb.GetRequest{Key: string(key), Peek: in.GetPeek()}
-		if v, exp, ok := g.mainCache.get(req.Key); ok || req.Peek {
-			g.Stats.ServerRequests.Add(1)
-			if ok {
-				g.shared.mark(req.Key, g.cfg.Now())
-			}
-			if !ok {
-				out.Results[i] = &pb.GetResponse{NotFound: true}
-				continue
-			}
-			out.Results[i] = g.response(entry{view: v, expire: exp}, nil)
+		if res, ok := g.ServeGetCached(req); ok {
+			out.Results[i] = res
 			continue
 		}
 		sem <- struct{}{}
@@ -64,6 +71,35 @@ func (g *Group) ServeGetMany(ctx context.Context, in *pb.GetManyRequest) *pb.Get
 	}
 	wg.Wait()
 	return out
+}
+
+// ServeGetManyCached answers in as ServeGetMany does when every key is
+// answered from memory (see ServeGetCached); otherwise it reports false
+// and counts nothing.
+func (g *Group) ServeGetManyCached(in *pb.GetManyRequest) (*pb.GetManyResponse, bool) {
+	keys := in.GetKeys()
+	out := &pb.GetManyResponse{Results: make([]*pb.GetResponse, len(keys))}
+	for i, key := range keys {
+		k := string(key)
+		if k == "" {
+			out.Results[i] = &pb.GetResponse{NotFound: true}
+			continue
+		}
+		if !in.GetPeek() {
+			g.shared.mark(k, g.cfg.Now())
+		}
+		v, exp, ok := g.mainCache.get(k)
+		switch {
+		case ok:
+			out.Results[i] = g.response(entry{view: v, expire: exp}, nil)
+		case in.GetPeek():
+			out.Results[i] = &pb.GetResponse{NotFound: true}
+		default:
+			return nil, false
+		}
+	}
+	g.Stats.ServerRequests.Add(int64(len(keys)))
+	return out, true
 }
 
 // maxBatchLoads bounds the loads one ServeGetMany runs at once.
