@@ -12,11 +12,12 @@ import (
 // its key and value, charged against the budget with them. Measured by
 // TestEntryOverhead and BenchmarkHeapPerKey (runtime.MemStats.HeapAlloc
 // after a GC, 2^18 and 2^20 entries of 16-byte keys and 64-byte values,
-// go1.26 amd64): 185-187 B per entry, of which 80 are key and value in one
-// allocation; the rest is the lru node (48 B, plus the node slice's growth
-// slack) and the index map's slot and slack. The old container/list layout
-// cost 181 B here, in five heap objects per entry instead of one.
-const entryOverhead = 106
+// go1.26 amd64): 150-154 B per entry and no heap object of its own; of the
+// 70-74 B beyond key and value, 12 are the record's header in its page, 1-4
+// the pages' unused ends, 21-22 the lru node (20 B, plus the node slice's
+// growth slack) and 36 the index map's slot and slack. The layout with one
+// string per entry cost 185-187 B (106 B overhead).
+const entryOverhead = 72
 
 // cache is a concurrency-safe, byte-budgeted LRU of ByteViews. It builds its
 // lru.Cache lazily so that the zero value is usable.
@@ -113,7 +114,7 @@ func (c *cache) putLocked(key string, v ByteView, expire time.Time) {
 		return
 	}
 	lexp, aux := c.lruExpiry(expire)
-	l.AddJoined(v.joined(key), len(key), lexp, aux)
+	l.AddKV(key, v.String(), lexp, aux)
 }
 
 // lruExpiry returns the expiry and aux under which the lru keeps a value
@@ -140,7 +141,7 @@ func (c *cache) set(key string, v ByteView, expire time.Time) {
 		return
 	}
 	lexp, aux := c.lruExpiry(expire)
-	l.Replace(v.joined(key), len(key), lexp, aux)
+	l.ReplaceKV(key, v.String(), lexp, aux)
 }
 
 // lookupLocked returns the value under key, its expiry, and whether it is
@@ -154,7 +155,7 @@ func (c *cache) lookupLocked(key string) (v ByteView, expire time.Time, live, pr
 	if !ok {
 		return ByteView{}, time.Time{}, false, false
 	}
-	v = ByteView{s: e.KV, k: e.KeyLen}
+	v = ByteView{s: e.Value()}
 	if e.Aux != 0 {
 		fresh := time.Unix(0, e.Aux)
 		return v, fresh, c.timeNow().Before(fresh), true
@@ -203,7 +204,7 @@ func (c *cache) getStale(key string) (v ByteView, deadline time.Time, ok bool) {
 func (c *cache) addStale(key string, v ByteView, fresh, deadline time.Time) {
 	c.mu.Lock()
 	if !c.tooLarge(key, v) {
-		c.lruLocked().AddJoined(v.joined(key), len(key), deadline, freshAux(fresh))
+		c.lruLocked().AddKV(key, v.String(), deadline, freshAux(fresh))
 	}
 	c.mu.Unlock()
 }
@@ -240,7 +241,7 @@ func (c *cache) snapshot(max int) []handoffItem {
 		if len(items) == n {
 			return false
 		}
-		it := handoffItem{key: e.Key(), view: ByteView{s: e.KV, k: e.KeyLen}, expire: e.Expire}
+		it := handoffItem{key: e.Key(), view: ByteView{s: e.Value()}, expire: e.Expire}
 		if e.Aux != 0 {
 			it.expire = time.Unix(0, e.Aux)
 		}

@@ -1,6 +1,7 @@
 package lru
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -34,12 +35,14 @@ func newClockCache(maxBytes int64, now *time.Time) (*Cache, *recorder) {
 }
 
 // checkInvariants verifies the cache's internal bookkeeping: the list is
-// linked both ways, the map and the list hold the same entries, every slot
-// is either listed or free, and nbytes is the sum of the entries' sizes.
+// linked both ways, the index and the list hold the same entries, every
+// slot is either listed or free, nbytes is the sum of the entries' sizes,
+// and each page's live bytes are the sizes of the records nodes point at.
 func checkInvariants(t *testing.T, c *Cache) {
 	t.Helper()
 	var sum int64
 	listed := 0
+	live := make(map[int32]int64)
 	if len(c.nodes) > 0 {
 		for i := c.nodes[0].next; i != 0; i = c.nodes[i].next {
 			n := &c.nodes[i]
@@ -51,24 +54,42 @@ func checkInvariants(t *testing.T, c *Cache) {
 				t.Errorf("the list has a cycle")
 				return
 			}
-			sum += c.EntryOverhead + int64(len(n.kv))
-			if j, ok := c.items[n.key()]; !ok || j != i {
-				t.Errorf("items[%q] = %d, %v, want node %d", n.key(), j, ok, i)
+			if n.page < 0 || int(n.page) >= len(c.pages) || c.pages[n.page].buf == nil {
+				t.Errorf("node %d points at page %d, which does not exist", i, n.page)
+				return
+			}
+			buf, r := c.rec(i)
+			if got := int32(binary.LittleEndian.Uint32(buf[n.off:])); got != i {
+				t.Errorf("node %d's record names node %d", i, got)
+			}
+			live[n.page] += r.size
+			sum += c.EntryOverhead + int64(r.klen+r.vlen)
+			if j := c.lookup(c.entry(i).Key()); j != i {
+				t.Errorf("lookup(%q) = %d, want node %d", c.entry(i).Key(), j, i)
 			}
 		}
 	}
 	free := 0
 	for i := c.free; i != 0; i = c.nodes[i].next {
-		if c.nodes[i].kv != "" {
-			t.Errorf("free node %d still holds %q", i, c.nodes[i].kv)
+		if c.nodes[i].page >= 0 {
+			t.Errorf("free node %d still points at page %d", i, c.nodes[i].page)
 		}
 		if free++; free > len(c.nodes) {
 			t.Errorf("the free list has a cycle")
 			return
 		}
 	}
-	if got, want := len(c.items), listed; got != want {
-		t.Errorf("len(items) = %d, want the list's %d", got, want)
+	chained := 0
+	for _, i := range c.items {
+		for ; i != 0; i = c.nodes[i].hnext {
+			if chained++; chained > len(c.nodes) {
+				t.Errorf("the index's chains have a cycle")
+				return
+			}
+		}
+	}
+	if got, want := c.Len(), listed; got != want || chained != want {
+		t.Errorf("Len() = %d, index chains hold %d, want the list's %d", got, chained, want)
 	}
 	if len(c.nodes) > 0 && listed+free != len(c.nodes)-1 {
 		t.Errorf("%d listed + %d free nodes, want %d", listed, free, len(c.nodes)-1)
@@ -78,6 +99,26 @@ func checkInvariants(t *testing.T, c *Cache) {
 	}
 	if c.maxBytes > 0 && c.Bytes() > c.maxBytes {
 		t.Errorf("Bytes() = %d, over budget %d", c.Bytes(), c.maxBytes)
+	}
+	var liveSum, pageSum int64
+	for p, pg := range c.pages {
+		if pg.buf == nil {
+			continue
+		}
+		pageSum += int64(cap(pg.buf))
+		liveSum += pg.live
+		if pg.live != live[int32(p)] {
+			t.Errorf("page %d counts %d live bytes, its records hold %d", p, pg.live, live[int32(p)])
+		}
+		if pg.live == 0 && int32(p) != c.head {
+			t.Errorf("page %d holds no live record but was kept", p)
+		}
+	}
+	if liveSum != c.liveBytes || pageSum != c.pageBytes {
+		t.Errorf("liveBytes, pageBytes = %d, %d; the pages sum to %d, %d", c.liveBytes, c.pageBytes, liveSum, pageSum)
+	}
+	if d := c.deadBytes(); d > c.maxDead() {
+		t.Errorf("%d dead bytes in %d bytes of pages, over the bound %d", d, c.pageBytes, c.maxDead())
 	}
 }
 
@@ -890,13 +931,13 @@ func compareModel(t *testing.T, c *Cache, m *model) {
 		return true
 	})
 	for _, want := range m.order {
-		j, ok := c.items[want.key]
-		if !ok {
-			t.Errorf("items[%q] missing, want %q", want.key, want.value)
+		j := c.lookup(want.key)
+		if j == 0 {
+			t.Errorf("lookup(%q) missing, want %q", want.key, want.value)
 			continue
 		}
-		if v := c.nodes[j].value(); v != want.value {
-			t.Errorf("items[%q] = %q, want %q", want.key, v, want.value)
+		if v := c.entry(j).Value(); v != want.value {
+			t.Errorf("lookup(%q) = %q, want %q", want.key, v, want.value)
 		}
 	}
 }
@@ -976,51 +1017,85 @@ func TestEntryOverhead(t *testing.T) {
 	checkLenBytes(t, c, 1, 13)
 }
 
-// TestAddJoined checks that AddJoined keeps the caller's string (the index's
-// key points into it), that replacing a value moves the index's key to the
-// new string so the old one can be freed, and that aux round-trips.
+// TestAddJoined checks that AddJoined and AddKV store a copy, so that the
+// caller's bytes may change afterwards, that the views Peek returns point
+// into the cache's pages, and that aux round-trips.
 func TestAddJoined(t *testing.T) {
-	c := New(0, nil)
-	kv := strings.Clone("keyvalue")
-	c.AddJoined(kv, 3, time.Time{}, 42)
-	e, ok := c.Peek("key")
-	if !ok || e.Key() != "key" || e.Value() != "value" || e.Aux != 42 || !e.Expire.IsZero() {
-		t.Fatalf("Peek(key) = %+v, %v, want key=value with aux 42 and no expiry", e, ok)
+	t.Parallel()
+	tests := []struct {
+		name string
+		add  func(c *Cache, kv []byte)
+	}{
+		{name: "AddJoined", add: func(c *Cache, kv []byte) { c.AddJoined(string(kv), 3, time.Time{}, 42) }},
+		{name: "AddKV", add: func(c *Cache, kv []byte) {
+			c.AddKV(unsafe.String(&kv[0], 3), unsafe.String(&kv[3], len(kv)-3), time.Time{}, 42)
+		}},
 	}
-	if unsafe.StringData(e.KV) != unsafe.StringData(kv) {
-		t.Errorf("Peek(key).KV is a copy, want the string passed to AddJoined")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := New(0, nil)
+			kv := []byte("keyvalue")
+			tt.add(c, kv)
+			copy(kv, "XXXXXXXX") // the cache must not have kept the caller's bytes
+			e, ok := c.Peek("key")
+			if !ok || e.Key() != "key" || e.Value() != "value" || e.Aux != 42 || !e.Expire.IsZero() {
+				t.Fatalf("Peek(key) = %+v, %v, want key=value with aux 42 and no expiry", e, ok)
+			}
+			buf := c.pages[c.nodes[c.lookup("key")].page].buf
+			if p := unsafe.StringData(e.KV); p != &buf[c.nodes[c.lookup("key")].off+hdrSize+8] {
+				t.Errorf("Peek(key).KV does not point into its record in the page")
+			}
+			c.AddJoined("keyother", 3, time.Time{}, 0)
+			if got := e.Value(); got != "value" {
+				t.Errorf("after a replace, the old view reads %q, want value", got)
+			}
+			checkLenBytes(t, c, 1, int64(len("keyother")))
+			checkInvariants(t, c)
+		})
 	}
-	indexKey := func() *byte {
-		for k := range c.items {
-			return unsafe.StringData(k)
-		}
-		return nil
-	}
-	if indexKey() != unsafe.StringData(kv) {
-		t.Errorf("the index's key does not point into the entry's string")
-	}
-	kv2 := strings.Clone("keyother")
-	c.AddJoined(kv2, 3, time.Time{}, 0)
-	if indexKey() != unsafe.StringData(kv2) {
-		t.Errorf("after a replace, the index's key still points into the old string")
-	}
-	checkLenBytes(t, c, 1, int64(len(kv2)))
-	checkInvariants(t, c)
 }
 
-// TestAddJoinedKeepsValue checks that re-adding an entry's own string only
-// changes its expiry and aux.
+// TestAddJoinedKeepsValue checks that re-adding an entry's own views with
+// a new expiry and aux rewrites its record's header in place when the
+// record has room for them, and copies the entry to a new record when not;
+// either way the entry reads back with the new expiry and aux.
 func TestAddJoinedKeepsValue(t *testing.T) {
-	now := base
-	c, _ := newClockCache(0, &now)
-	c.Add("k", "v")
-	e, _ := c.Peek("k")
-	c.AddJoined(e.KV, e.KeyLen, base.Add(time.Second), 7)
-	got, ok := c.Peek("k")
-	if !ok || got.KV != e.KV || unsafe.StringData(got.KV) != unsafe.StringData(e.KV) || got.Aux != 7 || !got.Expire.Equal(base.Add(time.Second)) {
-		t.Errorf("after re-adding, Peek(k) = %+v, %v; want the same string with aux 7 and a 1s expiry", got, ok)
+	t.Parallel()
+	later := base.Add(time.Second)
+	tests := []struct {
+		name          string
+		expire        time.Time // of the first add
+		aux           int64
+		newExpire     time.Time
+		newAux        int64
+		wantSameBytes bool
+	}{
+		{name: "room for both", expire: later, aux: 1, newExpire: base.Add(time.Hour), newAux: 7, wantSameBytes: true},
+		{name: "drop both", expire: later, aux: 1, newExpire: time.Time{}, newAux: 0, wantSameBytes: true},
+		{name: "no expiry stored", aux: 1, newExpire: later, newAux: 7, wantSameBytes: false},
+		{name: "no aux stored", expire: later, newExpire: later, newAux: 7, wantSameBytes: false},
+		{name: "nothing stored, nothing new", wantSameBytes: true},
 	}
-	checkLenBytes(t, c, 1, 2)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := base
+			c, _ := newClockCache(0, &now)
+			c.AddKV("k", "v", tt.expire, tt.aux)
+			e, _ := c.Peek("k")
+			c.AddJoined(e.KV, e.KeyLen, tt.newExpire, tt.newAux)
+			got, ok := c.Peek("k")
+			if !ok || got.KV != "kv" || got.Aux != tt.newAux || !got.Expire.Equal(tt.newExpire) {
+				t.Errorf("after re-adding, Peek(k) = %+v, %v; want k=v with aux %d, expiry %v", got, ok, tt.newAux, tt.newExpire)
+			}
+			if same := unsafe.StringData(got.KV) == unsafe.StringData(e.KV); same != tt.wantSameBytes {
+				t.Errorf("after re-adding, same bytes = %v, want %v", same, tt.wantSameBytes)
+			}
+			checkLenBytes(t, c, 1, 2)
+			checkInvariants(t, c)
+		})
+	}
 }
 
 // TestReplaceIsPeekThenAddJoined drives two caches with the same random
