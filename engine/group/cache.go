@@ -12,12 +12,16 @@ import (
 // its key and value, charged against the budget with them. Measured by
 // TestEntryOverhead and BenchmarkHeapPerKey (runtime.MemStats.HeapAlloc
 // after a GC, 2^18 and 2^20 entries of 16-byte keys and 64-byte values,
-// go1.26 amd64): 150-154 B per entry and no heap object of its own; of the
-// 70-74 B beyond key and value, 12 are the record's header in its page, 1-4
-// the pages' unused ends, 21-22 the lru node (20 B, plus the node slice's
-// growth slack) and 36 the index map's slot and slack. The layout with one
+// go1.26 amd64): 127 and 121 B per entry, and no heap object of its own.
+// Of the 47 and 41 B beyond key and value, 12 are the record's header in
+// its page, 1-4 the pages' unused ends, 17-18 the lru node (16 B plus the
+// node slice's growth slack) and 12-14 the index slot (8 B at 53-80%
+// load). On top of that, pages hold dead records until compacted: none
+// when entries leave in LRU order, 12.9 B per entry measured under random
+// removals and replacements at a full budget (the bound is an eighth of
+// the pages). 50 is the 44 B of a fill plus half that. The layout with one
 // string per entry cost 185-187 B (106 B overhead).
-const entryOverhead = 72
+const entryOverhead = 50
 
 // cache is a concurrency-safe, byte-budgeted LRU of ByteViews. It builds its
 // lru.Cache lazily so that the zero value is usable.

@@ -6,7 +6,7 @@
 // append-only pages ([]byte of up to 1 MiB, which hold no pointers); the
 // recency list is a slice of small pointer-free nodes linked by int32
 // indexes, whose free slots are reused through a free list; and the index
-// maps a 64-bit hash of each key to a chain of nodes. No entry is a heap
+// is an open-addressed table of hashes and node indexes. No entry is a heap
 // object of its own, and nothing per entry holds a pointer, so the work of a
 // GC cycle does not grow with the number of entries.
 //
@@ -62,14 +62,17 @@ type Cache struct {
 	// list through next, starting at free (0: none).
 	nodes []node
 	free  int32
-	// items maps a key's hash to the first node of the chain (through
-	// hnext) of the entries whose keys have that hash.
-	items map[uint64]int32
+	items index
 	seed  maphash.Seed
 	// hashMask, if not zero, keeps only these bits of each hash: tests
 	// force collisions with it. (Not a func: a key passed to one escapes,
 	// and a lookup of string(buf) would allocate.)
-	hashMask uint64
+	hashMask uint32
+	// pageSize, if not zero, replaces the pageSize constant: tests use
+	// small pages to compact often.
+	pageSize int64
+	// compactions counts the pages compacted, for tests.
+	compactions int
 
 	// pages hold the entries' records; a dropped page's slot has a nil buf
 	// and is listed in freePages for reuse. Records are appended to
@@ -77,14 +80,14 @@ type Cache struct {
 	pages     []page
 	freePages []int32
 	head      int32
+	headCap   int64 // the capacity of the last head page
 	pageBytes int64 // sum of cap(buf) over the pages
 	liveBytes int64 // sum of the live records' sizes
 }
 
-// node is one entry, or a free slot (page < 0).
+// node is one entry, or a free slot (page < 0): 16 bytes.
 type node struct {
 	prev, next int32
-	hnext      int32  // next node of the same index chain; 0 ends it
 	page       int32  // the page holding the entry's record
 	off        uint32 // the record's offset in its page
 }
@@ -98,7 +101,7 @@ type page struct {
 
 const (
 	// pageSize is the capacity of a full-grown page. A record larger than
-	// a page gets a page of its own, exactly its size.
+	// an eighth of a page gets a page of its own, exactly its size.
 	pageSize = 1 << 20
 	// minPageSize is the first page's capacity; each new page doubles the
 	// last up to pageSize, so that a cache of a few entries stays small.
@@ -246,13 +249,13 @@ func (c *Cache) init() {
 	}
 	c.nodes = make([]node, 1, 64)
 	c.nodes[0].page = -1
-	c.items = make(map[uint64]int32)
 	c.seed = maphash.MakeSeed()
 	c.head = -1
 }
 
-func (c *Cache) hashOf(key string) uint64 {
-	h := maphash.String(c.seed, key)
+// hashOf returns key's hash as the index keeps it.
+func (c *Cache) hashOf(key string) uint32 {
+	h := uint32(maphash.String(c.seed, key) >> 32)
 	if c.hashMask != 0 {
 		h &= c.hashMask
 	}
@@ -260,13 +263,20 @@ func (c *Cache) hashOf(key string) uint64 {
 }
 
 // find returns the node holding key, whose hash is h, or 0.
-func (c *Cache) find(key string, h uint64) int32 {
-	for i := c.items[h]; i != 0; i = c.nodes[i].hnext {
-		n := &c.nodes[i]
-		buf := c.pages[n.page].buf
-		r := decode(buf, n.off)
-		if r.klen == len(key) && view(buf, r.keyAt, r.klen) == key {
-			return i
+func (c *Cache) find(key string, h uint32) int32 {
+	x := &c.items
+	if len(x.slots) == 0 {
+		return 0
+	}
+	for j := x.home(h); x.slots[j] != 0; j = x.next(j) {
+		if s := x.slots[j]; uint32(s>>32) == h {
+			i := int32(uint32(s))
+			n := &c.nodes[i]
+			buf := c.pages[n.page].buf
+			r := decode(buf, n.off)
+			if r.klen == len(key) && view(buf, r.keyAt, r.klen) == key {
+				return i
+			}
 		}
 	}
 	return 0
@@ -373,8 +383,7 @@ func (c *Cache) put(key, value string, expire time.Time, aux int64, evictExpired
 	} else {
 		i = c.alloc()
 		c.write(i, key, value, exp, aux)
-		c.nodes[i].hnext = c.items[h]
-		c.items[h] = i
+		c.items.insert(h, i)
 		c.pushFront(i)
 		c.nbytes += size
 		c.count++
@@ -434,7 +443,8 @@ func (c *Cache) write(i int32, key, value string, exp, aux int64) {
 
 // reserve makes room for a record of size bytes, counts it live, and
 // returns where it goes: at the end of the head page if it fits there, else
-// in a new head page, or in a page of its own if it is larger than a page.
+// in a new head page, or in a page of its own, exactly its size, if it is
+// larger than an eighth of a page.
 func (c *Cache) reserve(size int64) (p int32, off uint32) {
 	if c.head >= 0 {
 		hp := &c.pages[c.head]
@@ -446,17 +456,18 @@ func (c *Cache) reserve(size int64) (p int32, off uint32) {
 			return c.head, off
 		}
 	}
-	capacity := int64(minPageSize)
-	if c.head >= 0 {
-		capacity = min(pageSize, 2*int64(cap(c.pages[c.head].buf)))
+	capacity := min(minPageSize, c.fullPage())
+	if c.headCap > 0 {
+		capacity = min(c.fullPage(), 2*c.headCap)
 	}
-	if size > capacity {
-		// A page of its own; the head page keeps taking small records.
+	if size > capacity || size > c.fullPage()/8 {
+		// A page of its own, so that no page's unused end exceeds an
+		// eighth of a page; the head page keeps taking small records.
 		p = c.newPage(size)
 	} else {
 		old := c.head
 		p = c.newPage(capacity)
-		c.head = p
+		c.head, c.headCap = p, capacity
 		if old >= 0 && c.pages[old].live == 0 {
 			c.dropPage(old)
 		}
@@ -518,30 +529,58 @@ func (c *Cache) deadBytes() int64 {
 
 // maxDead returns how many dead bytes the cache tolerates before it
 // compacts: an eighth of its pages' bytes, and at least a page.
-func (c *Cache) maxDead() int64 { return max(pageSize, c.pageBytes/8) }
+func (c *Cache) maxDead() int64 { return max(c.fullPage(), c.pageBytes/8) }
 
-// compactIfNeeded compacts pages, the emptiest first, until the dead bytes
-// are within maxDead.
+// fullPage returns the capacity of a full-grown page.
+func (c *Cache) fullPage() int64 {
+	if c.pageSize != 0 {
+		return c.pageSize
+	}
+	return pageSize
+}
+
+// compactIfNeeded compacts pages, the one with the most dead bytes first,
+// until the dead bytes are within maxDead. Each compaction may leave the
+// unused end of the head page behind, less than the record that did not
+// fit there, so at most an eighth of a page; the loop stops if a compaction
+// did not reduce the dead bytes, which happens only when no page has more
+// than an eighth of a page dead: with full-grown pages the dead bytes are
+// then within an eighth of all pages' bytes, and while the first, smaller
+// pages (less than a page in all) are still around, within a page more.
 func (c *Cache) compactIfNeeded() {
-	for c.deadBytes() > c.maxDead() {
-		best, bestLive := int32(-1), int64(math.MaxInt64)
+	for dead := c.deadBytes(); dead > c.maxDead(); {
+		best, bestDead := int32(-1), int64(0)
 		for p := range c.pages {
 			pg := &c.pages[p]
-			if int32(p) != c.head && pg.buf != nil && pg.live < bestLive {
-				best, bestLive = int32(p), pg.live
+			d := int64(cap(pg.buf)) - pg.live
+			if int32(p) == c.head {
+				d = int64(len(pg.buf)) - pg.live
+			}
+			if pg.buf != nil && d > bestDead {
+				best, bestDead = int32(p), d
 			}
 		}
-		if best < 0 || int64(cap(c.pages[best].buf)) == bestLive {
-			return // no page has dead bytes to reclaim
+		if best < 0 {
+			return
+		}
+		if best == c.head {
+			c.head = -1 // the next record starts a new head page
 		}
 		c.compact(best)
+		c.compactions++
+		if d := c.deadBytes(); d < dead {
+			dead = d
+		} else {
+			return
+		}
 	}
 }
 
-// compact copies page p's live records to the head page, pointing their
-// nodes at the copies, and drops p. A record is live when its node points
-// at it: offsets in a page are never reused, so a node slot reused by
-// another entry never points at the dead record of the slot's old entry.
+// compact copies the live records of page p, which is not the head page,
+// to the head page, pointing their nodes at the copies, and drops p. A
+// record is live when its node points at it: offsets in a page are never
+// reused, so a node slot reused by another entry never points at the dead
+// record of the slot's old entry.
 func (c *Cache) compact(p int32) {
 	src := c.pages[p].buf
 	for off := 0; off < len(src); {
@@ -620,6 +659,7 @@ func (c *Cache) Peek(key string) (Entry, bool) {
 	e := c.entry(i)
 	if !e.Expire.IsZero() && c.nowNanos() >= e.Expire.UnixNano() {
 		c.evict(i)
+		c.compactIfNeeded()
 		return Entry{}, false
 	}
 	c.moveToFront(i)
@@ -644,6 +684,7 @@ func (c *Cache) Remove(key string) bool {
 func (c *Cache) RemoveOldest() {
 	if len(c.nodes) > 0 && c.nodes[0].prev != 0 {
 		c.evict(c.nodes[0].prev)
+		c.compactIfNeeded()
 	}
 }
 
@@ -688,7 +729,7 @@ func (c *Cache) Walk(fn func(Entry) bool) {
 // Clear removes every entry without calling OnEvicted, and lets the
 // garbage collector have the memory they used.
 func (c *Cache) Clear() {
-	*c = Cache{OnEvicted: c.OnEvicted, Now: c.Now, EntryOverhead: c.EntryOverhead, maxBytes: c.maxBytes, hashMask: c.hashMask, head: -1}
+	*c = Cache{OnEvicted: c.OnEvicted, Now: c.Now, EntryOverhead: c.EntryOverhead, maxBytes: c.maxBytes, hashMask: c.hashMask, pageSize: c.pageSize, head: -1}
 }
 
 // Len returns the number of entries, including expired ones not yet reclaimed.
@@ -713,19 +754,7 @@ func (c *Cache) evict(i int32) {
 func (c *Cache) removeNode(i int32) {
 	c.unlink(i)
 	buf, r := c.rec(i)
-	h := c.hashOf(view(buf, r.keyAt, r.klen))
-	if j := c.items[h]; j == i {
-		if next := c.nodes[i].hnext; next != 0 {
-			c.items[h] = next
-		} else {
-			delete(c.items, h)
-		}
-	} else {
-		for c.nodes[j].hnext != i {
-			j = c.nodes[j].hnext
-		}
-		c.nodes[j].hnext = c.nodes[i].hnext
-	}
+	c.items.remove(c.hashOf(view(buf, r.keyAt, r.klen)), i)
 	n := &c.nodes[i]
 	c.kill(n.page, n.off, r.size)
 	c.nbytes -= c.EntryOverhead + int64(r.klen+r.vlen)
