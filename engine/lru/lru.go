@@ -395,12 +395,13 @@ func (c *Cache) put(key, value string, expire time.Time, aux int64, evictExpired
 	return replaced
 }
 
-// rewriteHeader stores exp and aux in place in record r when value is the
-// record's own value (a view the cache handed out, stored again with a new
-// expiry) and r has room for them, and reports whether it did. The header
-// is never part of a view, so writing it again is safe.
+// rewriteHeader stores exp and aux in place in record r when value equals
+// the record's value (a view the cache handed out, stored again with a new
+// expiry, or a SET of the same bytes again) and r has room for them, and
+// reports whether it did. The header is never part of a view, so writing
+// it again is safe.
 func (c *Cache) rewriteHeader(buf []byte, r record, value string, exp, aux int64) bool {
-	if len(value) != r.vlen || len(value) == 0 || unsafe.StringData(value) != &buf[r.keyAt+r.klen] {
+	if len(value) != r.vlen || view(buf, r.keyAt+r.klen, r.vlen) != value {
 		return false
 	}
 	if exp != never && r.expireAt < 0 || aux != 0 && r.auxAt < 0 {
@@ -456,11 +457,15 @@ func (c *Cache) reserve(size int64) (p int32, off uint32) {
 			return c.head, off
 		}
 	}
-	capacity := min(minPageSize, c.fullPage())
+	full := c.fullPage()
+	capacity := min(minPageSize, full)
 	if c.headCap > 0 {
-		capacity = min(c.fullPage(), 2*c.headCap)
+		capacity = min(full, 2*c.headCap)
 	}
-	if size > capacity || size > c.fullPage()/8 {
+	for capacity < size && capacity < full {
+		capacity = min(full, 2*capacity)
+	}
+	if size > full/8 {
 		// A page of its own, so that no page's unused end exceeds an
 		// eighth of a page; the head page keeps taking small records.
 		p = c.newPage(size)
