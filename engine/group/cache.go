@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/rcache/rcache/engine/lru"
 )
@@ -136,16 +137,30 @@ func (c *cache) lruExpiry(expire time.Time) (time.Time, int64) {
 // index lookup instead of two. As there, an expired entry it replaces
 // counts as evicted.
 func (c *cache) set(key string, v ByteView, expire time.Time) {
+	c.setString(key, v.String(), expire)
+}
+
+// setBytes is set of a value the caller owns as bytes and may reuse once
+// setBytes returns: the lru copies them into its pages under the lock, the
+// one copy a SET needs, so no string of them is allocated first.
+func (c *cache) setBytes(key string, b []byte, expire time.Time) {
+	// The string is only read while the lock is held, and the lru keeps
+	// no reference to it: it copies the bytes into a page.
+	c.setString(key, unsafe.String(unsafe.SliceData(b), len(b)), expire)
+}
+
+// setString is set of value, which the cache does not keep.
+func (c *cache) setString(key, value string, expire time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l := c.lruLocked()
-	if c.tooLarge(key, v) {
+	if c.tooLarge(key, StringView(value)) {
 		l.Peek(key) // reclaims an expired entry, as modify's lookup does
 		l.Remove(key)
 		return
 	}
 	lexp, aux := c.lruExpiry(expire)
-	l.ReplaceKV(key, v.String(), lexp, aux)
+	l.ReplaceKV(key, value, lexp, aux)
 }
 
 // lookupLocked returns the value under key, its expiry, and whether it is
