@@ -262,11 +262,12 @@ func (c *Cache) hashOf(key string) uint32 {
 	return h
 }
 
-// find returns the node holding key, whose hash is h, or 0.
-func (c *Cache) find(key string, h uint32) int32 {
+// find returns the node holding key, whose hash is h, with its page's
+// buffer and its record; i is 0 when no node holds key.
+func (c *Cache) find(key string, h uint32) (i int32, buf []byte, r record) {
 	x := &c.items
 	if len(x.slots) == 0 {
-		return 0
+		return 0, nil, record{}
 	}
 	for j := x.home(h); x.slots[j] != 0; j = x.next(j) {
 		if s := x.slots[j]; uint32(s>>32) == h {
@@ -275,17 +276,18 @@ func (c *Cache) find(key string, h uint32) int32 {
 			buf := c.pages[n.page].buf
 			r := decode(buf, n.off)
 			if r.klen == len(key) && view(buf, r.keyAt, r.klen) == key {
-				return i
+				return i, buf, r
 			}
 		}
 	}
-	return 0
+	return 0, nil, record{}
 }
 
-// lookup returns the node holding key, or 0.
-func (c *Cache) lookup(key string) int32 {
+// lookup returns the node holding key, with its page's buffer and its
+// record; i is 0 when no node holds key.
+func (c *Cache) lookup(key string) (i int32, buf []byte, r record) {
 	if len(c.nodes) == 0 {
-		return 0
+		return 0, nil, record{}
 	}
 	return c.find(key, c.hashOf(key))
 }
@@ -352,7 +354,7 @@ func (c *Cache) Replace(kv string, klen int, expire time.Time, aux int64) (repla
 // put is AddKV, and with evictExpired, ReplaceKV.
 func (c *Cache) put(key, value string, expire time.Time, aux int64, evictExpired bool) (replaced bool) {
 	size := c.EntryOverhead + int64(len(key)+len(value))
-	if c.maxBytes > 0 && size > c.maxBytes || len(key) > maxKeyLen || len(value) > maxValLen {
+	if c.maxBytes > 0 && size > c.maxBytes || len(key) > maxKeyLen || uint64(len(value)) > maxValLen {
 		if evictExpired {
 			c.Peek(key)
 		}
@@ -362,16 +364,13 @@ func (c *Cache) put(key, value string, expire time.Time, aux int64, evictExpired
 	c.init()
 	exp := nanos(expire)
 	h := c.hashOf(key)
-	i := c.find(key, h)
-	if i != 0 && evictExpired {
-		if _, r := c.rec(i); r.expire != never && c.nowNanos() >= r.expire {
-			c.evict(i)
-			i = 0
-		}
+	i, buf, r := c.find(key, h)
+	if i != 0 && evictExpired && r.expire != never && c.nowNanos() >= r.expire {
+		c.evict(i)
+		i = 0
 	}
 	replaced = i != 0
 	if replaced {
-		buf, r := c.rec(i)
 		c.nbytes += int64(len(value) - r.vlen)
 		if !c.rewriteHeader(buf, r, value, exp, aux) {
 			n := &c.nodes[i]
@@ -657,28 +656,26 @@ func (c *Cache) GetWithExpiry(key string) (value string, expire time.Time, ok bo
 // Peek returns the entry stored under key and marks it most recently used,
 // like Get. An expired entry is removed and reported as missing.
 func (c *Cache) Peek(key string) (Entry, bool) {
-	i := c.lookup(key)
+	i, buf, r := c.lookup(key)
 	if i == 0 {
 		return Entry{}, false
 	}
-	e := c.entry(i)
-	if !e.Expire.IsZero() && c.nowNanos() >= e.Expire.UnixNano() {
+	if r.expire != never && c.nowNanos() >= r.expire {
 		c.evict(i)
 		c.compactIfNeeded()
 		return Entry{}, false
 	}
 	c.moveToFront(i)
-	return e, true
+	return Entry{KV: view(buf, r.keyAt, r.klen+r.vlen), KeyLen: r.klen, Expire: fromNanos(r.expire), Aux: r.aux}, true
 }
 
 // Remove deletes key and reports whether it was present (and unexpired).
 // OnEvicted is not called.
 func (c *Cache) Remove(key string) bool {
-	i := c.lookup(key)
+	i, _, r := c.lookup(key)
 	if i == 0 {
 		return false
 	}
-	_, r := c.rec(i)
 	live := r.expire == never || c.nowNanos() < r.expire
 	c.removeNode(i)
 	c.compactIfNeeded()

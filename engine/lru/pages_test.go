@@ -5,8 +5,10 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -231,4 +233,62 @@ func TestAddSameValueKeepsRecord(t *testing.T) {
 		t.Errorf("after adding another value, Peek reads %q and the old view %q, want VALUE in a new record and value", after.Value(), before.Value())
 	}
 	checkInvariants(t, c)
+}
+
+// FuzzAgainstModel decodes operations from the fuzzer's bytes, three per
+// operation (what, which key, a length or a duration), runs them on a cache
+// with 256-byte pages and a 2000-byte budget, and on the model, and checks
+// that they agree after each one.
+func FuzzAgainstModel(f *testing.F) {
+	f.Add([]byte{0, 1, 10, 0, 2, 200, 4, 1, 0, 6, 0, 0, 5, 0, 30, 1, 3, 100})
+	f.Add([]byte{0, 0, 255, 0, 1, 255, 0, 2, 255, 3, 0, 0, 0, 3, 255, 2, 1, 0})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		now := base
+		var got []string
+		c := New(2000, func(key, value string) { got = append(got, key+"="+value) })
+		c.Now = func() time.Time { return now }
+		c.pageSize, c.hashMask = 256, 3
+		m := &model{maxBytes: 2000}
+		for len(ops) >= 3 {
+			what, key, arg := ops[0]%7, fmt.Sprint("k", ops[1]%16), int(ops[2])
+			ops = ops[3:]
+			value := strings.Repeat(string(rune('a'+arg%26)), arg*3)
+			switch what {
+			case 0:
+				c.Add(key, value)
+				m.add(key, value, time.Time{}, 0)
+			case 1:
+				expire := now.Add(time.Duration(arg%8) * time.Second)
+				c.AddKV(key, value, expire, int64(arg%3))
+				m.add(key, value, expire, int64(arg%3))
+			case 2:
+				v, ok := c.Get(key)
+				wantV, wantOK := m.get(key, now)
+				if ok != wantOK || v != wantV {
+					t.Fatalf("Get(%q) = %q, %v, want %q, %v", key, v, ok, wantV, wantOK)
+				}
+			case 3:
+				if got, want := c.Remove(key), m.remove(key, now); got != want {
+					t.Fatalf("Remove(%q) = %v, want %v", key, got, want)
+				}
+			case 4:
+				c.RemoveOldest()
+				m.removeOldest()
+			case 5:
+				if got, want := c.ReplaceKV(key, value, time.Time{}, 0), m.replace(key, value, time.Time{}, 0, now); got != want {
+					t.Fatalf("ReplaceKV(%q) = %v, want %v", key, got, want)
+				}
+			case 6:
+				now = now.Add(time.Duration(arg) * 50 * time.Millisecond)
+			}
+			if !slices.Equal(got, m.evicted) {
+				t.Fatalf("OnEvicted saw %q, want %q", got, m.evicted)
+			}
+			got, m.evicted = nil, nil
+			compareModel(t, c, m)
+			if t.Failed() {
+				t.FailNow()
+			}
+		}
+	})
 }
