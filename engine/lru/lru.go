@@ -132,27 +132,35 @@ type record struct {
 }
 
 func decode(buf []byte, off uint32) record {
-	b := buf[off:]
-	kf := binary.LittleEndian.Uint32(b[4:])
+	h := buf[off : off+hdrSize]
+	kf := binary.LittleEndian.Uint32(h[4:8])
 	r := record{
 		klen:     int(kf & maxKeyLen),
-		vlen:     int(binary.LittleEndian.Uint32(b[8:])),
+		vlen:     int(binary.LittleEndian.Uint32(h[8:12])),
+		keyAt:    int(off) + hdrSize,
 		expire:   never,
 		expireAt: -1,
 		auxAt:    -1,
 	}
-	at := int(off) + hdrSize
+	if kf&(flagExpire|flagAux) != 0 {
+		r.decodeExtra(buf, kf)
+	}
+	r.size = int64(r.keyAt - int(off) + r.klen + r.vlen)
+	return r
+}
+
+// decodeExtra reads the expiry and aux that the flags in kf say follow the
+// header, and moves keyAt past them. It is apart from decode so that
+// decode, for the common record with neither, is inlined.
+func (r *record) decodeExtra(buf []byte, kf uint32) {
 	if kf&flagExpire != 0 {
-		r.expire, r.expireAt = int64(binary.LittleEndian.Uint64(buf[at:])), at
-		at += 8
+		r.expire, r.expireAt = int64(binary.LittleEndian.Uint64(buf[r.keyAt:])), r.keyAt
+		r.keyAt += 8
 	}
 	if kf&flagAux != 0 {
-		r.aux, r.auxAt = int64(binary.LittleEndian.Uint64(buf[at:])), at
-		at += 8
+		r.aux, r.auxAt = int64(binary.LittleEndian.Uint64(buf[r.keyAt:])), r.keyAt
+		r.keyAt += 8
 	}
-	r.keyAt = at
-	r.size = int64(at - int(off) + r.klen + r.vlen)
-	return r
 }
 
 // recordSize is the size of the record that stores key and value with exp
