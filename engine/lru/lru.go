@@ -163,6 +163,12 @@ func (r *record) decodeExtra(buf []byte, kf uint32) {
 	}
 }
 
+// keyAt returns the offset of the key of the record at off, whose header's
+// second word is kf: past the header, and the expiry and aux if present.
+func keyAt(off, kf uint32) int {
+	return int(off) + hdrSize + 8*int(kf>>31) + 8*int(kf>>30&1)
+}
+
 // recordSize is the size of the record that stores key and value with exp
 // and aux.
 func recordSize(klen, vlen int, exp, aux int64) int64 {
@@ -270,32 +276,30 @@ func (c *Cache) hashOf(key string) uint32 {
 	return h
 }
 
-// find returns the node holding key, whose hash is h, with its page's
-// buffer and its record; i is 0 when no node holds key.
-func (c *Cache) find(key string, h uint32) (i int32, buf []byte, r record) {
+// find returns the node holding key, whose hash is h, or 0.
+func (c *Cache) find(key string, h uint32) int32 {
 	x := &c.items
 	if len(x.slots) == 0 {
-		return 0, nil, record{}
+		return 0
 	}
 	for j := x.home(h); x.slots[j] != 0; j = x.next(j) {
 		if s := x.slots[j]; uint32(s>>32) == h {
 			i := int32(uint32(s))
 			n := &c.nodes[i]
 			buf := c.pages[n.page].buf
-			r := decode(buf, n.off)
-			if r.klen == len(key) && view(buf, r.keyAt, r.klen) == key {
-				return i, buf, r
+			kf := binary.LittleEndian.Uint32(buf[n.off+4:])
+			if int(kf&maxKeyLen) == len(key) && view(buf, keyAt(n.off, kf), len(key)) == key {
+				return i
 			}
 		}
 	}
-	return 0, nil, record{}
+	return 0
 }
 
-// lookup returns the node holding key, with its page's buffer and its
-// record; i is 0 when no node holds key.
-func (c *Cache) lookup(key string) (i int32, buf []byte, r record) {
+// lookup returns the node holding key, or 0.
+func (c *Cache) lookup(key string) int32 {
 	if len(c.nodes) == 0 {
-		return 0, nil, record{}
+		return 0
 	}
 	return c.find(key, c.hashOf(key))
 }
@@ -372,13 +376,16 @@ func (c *Cache) put(key, value string, expire time.Time, aux int64, evictExpired
 	c.init()
 	exp := nanos(expire)
 	h := c.hashOf(key)
-	i, buf, r := c.find(key, h)
-	if i != 0 && evictExpired && r.expire != never && c.nowNanos() >= r.expire {
-		c.evict(i)
-		i = 0
+	i := c.find(key, h)
+	if i != 0 && evictExpired {
+		if _, r := c.rec(i); r.expire != never && c.nowNanos() >= r.expire {
+			c.evict(i)
+			i = 0
+		}
 	}
 	replaced = i != 0
 	if replaced {
+		buf, r := c.rec(i)
 		c.nbytes += int64(len(value) - r.vlen)
 		if !c.rewriteHeader(buf, r, value, exp, aux) {
 			n := &c.nodes[i]
@@ -664,26 +671,43 @@ func (c *Cache) GetWithExpiry(key string) (value string, expire time.Time, ok bo
 // Peek returns the entry stored under key and marks it most recently used,
 // like Get. An expired entry is removed and reported as missing.
 func (c *Cache) Peek(key string) (Entry, bool) {
-	i, buf, r := c.lookup(key)
+	i := c.lookup(key)
 	if i == 0 {
 		return Entry{}, false
 	}
-	if r.expire != never && c.nowNanos() >= r.expire {
-		c.evict(i)
-		c.compactIfNeeded()
-		return Entry{}, false
+	// The hot path: read the header's fields in place rather than
+	// through decode, whose record costs more to copy than to read.
+	n := &c.nodes[i]
+	buf, off := c.pages[n.page].buf, n.off
+	kf := binary.LittleEndian.Uint32(buf[off+4:])
+	exp := int64(never)
+	if kf&flagExpire != 0 {
+		exp = int64(binary.LittleEndian.Uint64(buf[off+hdrSize:]))
+		if c.nowNanos() >= exp {
+			c.evict(i)
+			c.compactIfNeeded()
+			return Entry{}, false
+		}
 	}
+	at := keyAt(off, kf)
+	var aux int64
+	if kf&flagAux != 0 {
+		aux = int64(binary.LittleEndian.Uint64(buf[at-8:]))
+	}
+	klen := int(kf & maxKeyLen)
+	vlen := int(binary.LittleEndian.Uint32(buf[off+8:]))
 	c.moveToFront(i)
-	return Entry{KV: view(buf, r.keyAt, r.klen+r.vlen), KeyLen: r.klen, Expire: fromNanos(r.expire), Aux: r.aux}, true
+	return Entry{KV: view(buf, at, klen+vlen), KeyLen: klen, Expire: fromNanos(exp), Aux: aux}, true
 }
 
 // Remove deletes key and reports whether it was present (and unexpired).
 // OnEvicted is not called.
 func (c *Cache) Remove(key string) bool {
-	i, _, r := c.lookup(key)
+	i := c.lookup(key)
 	if i == 0 {
 		return false
 	}
+	_, r := c.rec(i)
 	live := r.expire == never || c.nowNanos() < r.expire
 	c.removeNode(i)
 	c.compactIfNeeded()

@@ -64,7 +64,7 @@ func checkInvariants(t *testing.T, c *Cache) {
 			}
 			live[n.page] += r.size
 			sum += c.EntryOverhead + int64(r.klen+r.vlen)
-			if j, _, _ := c.lookup(c.entry(i).Key()); j != i {
+			if j := c.lookup(c.entry(i).Key()); j != i {
 				t.Errorf("lookup(%q) = %d, want node %d", c.entry(i).Key(), j, i)
 			}
 		}
@@ -1065,7 +1065,7 @@ func compareModel(t *testing.T, c *Cache, m *model) {
 		return true
 	})
 	for _, want := range m.order {
-		j, _, _ := c.lookup(want.key)
+		j := c.lookup(want.key)
 		if j == 0 {
 			t.Errorf("lookup(%q) missing, want %q", want.key, want.value)
 			continue
@@ -1176,7 +1176,7 @@ func TestAddJoined(t *testing.T) {
 			if !ok || e.Key() != "key" || e.Value() != "value" || e.Aux != 42 || !e.Expire.IsZero() {
 				t.Fatalf("Peek(key) = %+v, %v, want key=value with aux 42 and no expiry", e, ok)
 			}
-			_, buf, r := c.lookup("key")
+			buf, r := c.rec(c.lookup("key"))
 			if p := unsafe.StringData(e.KV); p != &buf[r.keyAt] {
 				t.Errorf("Peek(key).KV does not point into its record in the page")
 			}
