@@ -1,43 +1,23 @@
 package group
 
-import (
-	"io"
-	"strings"
-)
+import "io"
 
 // ByteView is an immutable view of a cached value. It is a value type, like
 // time.Time: copy it freely. The cache owns the bytes; nothing a caller does
-// with what ByteView returns can change them. Compare values with String,
-// not ==: two views of equal bytes may differ in what they hold besides.
+// with what ByteView returns can change them. A view of a cached value
+// points into the cache's pages without a copy: those bytes are never
+// written again, and the view keeps them alive after the cache drops them.
 type ByteView struct {
-	// s[k:] is the value. A view the cache made holds its key in s[:k] too,
-	// so that storing it again under that key needs no copy: the cache keeps
-	// each entry's key and value in one allocation.
 	s string
-	k int
 }
 
-// keyedView returns a view of a copy of b that carries key, in one
-// allocation, ready to be cached under key without another copy.
-func keyedView(key string, b []byte) ByteView {
-	// Not key + string(b): past 32 bytes the compiler copies b into a
-	// temporary string first, which for a SET of 4 KiB is a second copy
-	// and a second allocation.
-	var sb strings.Builder
-	sb.Grow(len(key) + len(b))
-	sb.WriteString(key)
-	sb.Write(b)
-	return ByteView{s: sb.String(), k: len(key)}
-}
-
-// joined returns key and v's value in one string, as the cache stores
-// them: v's own when v carries key, a copy otherwise.
-func (v ByteView) joined(key string) string {
-	if v.k == len(key) && v.s[:v.k] == key {
-		return v.s
-	}
-	return key + v.s[v.k:]
-}
+// keyedView returns a view of a copy of b, to be cached under key: the one
+// copy of a value that arrives as bytes the caller owns. The cache copies
+// it again into its pages; key is unused since the cache no longer keeps
+// a value's own string.
+//
+// TODO(integrator): replace the callers' keyedView(key, b) by NewByteView(b).
+func keyedView(_ string, b []byte) ByteView { return NewByteView(b) }
 
 // NewByteView returns a ByteView holding a copy of b; the caller keeps
 // ownership of b.
@@ -48,16 +28,16 @@ func NewByteView(b []byte) ByteView { return ByteView{s: string(b)} }
 func StringView(s string) ByteView { return ByteView{s: s} }
 
 // Len returns the length of the value in bytes.
-func (v ByteView) Len() int { return len(v.s) - v.k }
+func (v ByteView) Len() int { return len(v.s) }
 
 // ByteSlice returns a copy of the value that the caller owns.
-func (v ByteView) ByteSlice() []byte { return []byte(v.s[v.k:]) }
+func (v ByteView) ByteSlice() []byte { return []byte(v.s) }
 
 // String returns the value as a string, without copying.
-func (v ByteView) String() string { return v.s[v.k:] }
+func (v ByteView) String() string { return v.s }
 
 // WriteTo writes the value to w.
 func (v ByteView) WriteTo(w io.Writer) (int64, error) {
-	n, err := io.WriteString(w, v.s[v.k:])
+	n, err := io.WriteString(w, v.s)
 	return int64(n), err
 }

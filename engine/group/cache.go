@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/rcache/rcache/engine/lru"
 )
@@ -12,11 +13,16 @@ import (
 // its key and value, charged against the budget with them. Measured by
 // TestEntryOverhead and BenchmarkHeapPerKey (runtime.MemStats.HeapAlloc
 // after a GC, 2^18 and 2^20 entries of 16-byte keys and 64-byte values,
-// go1.26 amd64): 185-187 B per entry, of which 80 are key and value in one
-// allocation; the rest is the lru node (48 B, plus the node slice's growth
-// slack) and the index map's slot and slack. The old container/list layout
-// cost 181 B here, in five heap objects per entry instead of one.
-const entryOverhead = 106
+// go1.26 amd64): 127 and 121 B per entry, and no heap object of its own.
+// Of the 47 and 41 B beyond key and value, 12 are the record's header in
+// its page, 1-4 the pages' unused ends, 17-18 the lru node (16 B plus the
+// node slice's growth slack) and 12-14 the index slot (8 B at 53-80%
+// load). On top of that, pages hold dead records until compacted: none
+// when entries leave in LRU order, 12.9 B per entry measured under random
+// removals and replacements at a full budget (the bound is an eighth of
+// the pages). 50 is the 44 B of a fill plus half that. The layout with one
+// string per entry cost 185-187 B (106 B overhead).
+const entryOverhead = 50
 
 // cache is a concurrency-safe, byte-budgeted LRU of ByteViews. It builds its
 // lru.Cache lazily so that the zero value is usable.
@@ -113,7 +119,7 @@ func (c *cache) putLocked(key string, v ByteView, expire time.Time) {
 		return
 	}
 	lexp, aux := c.lruExpiry(expire)
-	l.AddJoined(v.joined(key), len(key), lexp, aux)
+	l.AddKV(key, v.String(), lexp, aux)
 }
 
 // lruExpiry returns the expiry and aux under which the lru keeps a value
@@ -131,16 +137,30 @@ func (c *cache) lruExpiry(expire time.Time) (time.Time, int64) {
 // index lookup instead of two. As there, an expired entry it replaces
 // counts as evicted.
 func (c *cache) set(key string, v ByteView, expire time.Time) {
+	c.setString(key, v.String(), expire)
+}
+
+// setBytes is set of a value the caller owns as bytes and may reuse once
+// setBytes returns: the lru copies them into its pages under the lock, the
+// one copy a SET needs, so no string of them is allocated first.
+func (c *cache) setBytes(key string, b []byte, expire time.Time) {
+	// The string is only read while the lock is held, and the lru keeps
+	// no reference to it: it copies the bytes into a page.
+	c.setString(key, unsafe.String(unsafe.SliceData(b), len(b)), expire)
+}
+
+// setString is set of value, which the cache does not keep.
+func (c *cache) setString(key, value string, expire time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l := c.lruLocked()
-	if c.tooLarge(key, v) {
+	if c.tooLarge(key, StringView(value)) {
 		l.Peek(key) // reclaims an expired entry, as modify's lookup does
 		l.Remove(key)
 		return
 	}
 	lexp, aux := c.lruExpiry(expire)
-	l.Replace(v.joined(key), len(key), lexp, aux)
+	l.ReplaceKV(key, value, lexp, aux)
 }
 
 // lookupLocked returns the value under key, its expiry, and whether it is
@@ -154,7 +174,7 @@ func (c *cache) lookupLocked(key string) (v ByteView, expire time.Time, live, pr
 	if !ok {
 		return ByteView{}, time.Time{}, false, false
 	}
-	v = ByteView{s: e.KV, k: e.KeyLen}
+	v = ByteView{s: e.Value()}
 	if e.Aux != 0 {
 		fresh := time.Unix(0, e.Aux)
 		return v, fresh, c.timeNow().Before(fresh), true
@@ -203,7 +223,7 @@ func (c *cache) getStale(key string) (v ByteView, deadline time.Time, ok bool) {
 func (c *cache) addStale(key string, v ByteView, fresh, deadline time.Time) {
 	c.mu.Lock()
 	if !c.tooLarge(key, v) {
-		c.lruLocked().AddJoined(v.joined(key), len(key), deadline, freshAux(fresh))
+		c.lruLocked().AddKV(key, v.String(), deadline, freshAux(fresh))
 	}
 	c.mu.Unlock()
 }
@@ -240,7 +260,7 @@ func (c *cache) snapshot(max int) []handoffItem {
 		if len(items) == n {
 			return false
 		}
-		it := handoffItem{key: e.Key(), view: ByteView{s: e.KV, k: e.KeyLen}, expire: e.Expire}
+		it := handoffItem{key: e.Key(), view: ByteView{s: e.Value()}, expire: e.Expire}
 		if e.Aux != 0 {
 			it.expire = time.Unix(0, e.Aux)
 		}

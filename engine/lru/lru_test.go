@@ -1,6 +1,7 @@
 package lru
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -34,12 +35,14 @@ func newClockCache(maxBytes int64, now *time.Time) (*Cache, *recorder) {
 }
 
 // checkInvariants verifies the cache's internal bookkeeping: the list is
-// linked both ways, the map and the list hold the same entries, every slot
-// is either listed or free, and nbytes is the sum of the entries' sizes.
+// linked both ways, the index and the list hold the same entries, every
+// slot is either listed or free, nbytes is the sum of the entries' sizes,
+// and each page's live bytes are the sizes of the records nodes point at.
 func checkInvariants(t *testing.T, c *Cache) {
 	t.Helper()
 	var sum int64
 	listed := 0
+	live := make(map[int32]int64)
 	if len(c.nodes) > 0 {
 		for i := c.nodes[0].next; i != 0; i = c.nodes[i].next {
 			n := &c.nodes[i]
@@ -51,24 +54,42 @@ func checkInvariants(t *testing.T, c *Cache) {
 				t.Errorf("the list has a cycle")
 				return
 			}
-			sum += c.EntryOverhead + int64(len(n.kv))
-			if j, ok := c.items[n.key()]; !ok || j != i {
-				t.Errorf("items[%q] = %d, %v, want node %d", n.key(), j, ok, i)
+			if n.page < 0 || int(n.page) >= len(c.pages) || c.pages[n.page].buf == nil {
+				t.Errorf("node %d points at page %d, which does not exist", i, n.page)
+				return
+			}
+			buf, r := c.rec(i)
+			if got := int32(binary.LittleEndian.Uint32(buf[n.off:])); got != i {
+				t.Errorf("node %d's record names node %d", i, got)
+			}
+			live[n.page] += r.size
+			sum += c.EntryOverhead + int64(r.klen+r.vlen)
+			if j := c.lookup(c.entry(i).Key()); j != i {
+				t.Errorf("lookup(%q) = %d, want node %d", c.entry(i).Key(), j, i)
 			}
 		}
 	}
 	free := 0
 	for i := c.free; i != 0; i = c.nodes[i].next {
-		if c.nodes[i].kv != "" {
-			t.Errorf("free node %d still holds %q", i, c.nodes[i].kv)
+		if c.nodes[i].page >= 0 {
+			t.Errorf("free node %d still points at page %d", i, c.nodes[i].page)
 		}
 		if free++; free > len(c.nodes) {
 			t.Errorf("the free list has a cycle")
 			return
 		}
 	}
-	if got, want := len(c.items), listed; got != want {
-		t.Errorf("len(items) = %d, want the list's %d", got, want)
+	chained := 0
+	for _, s := range c.items.slots {
+		if s != 0 {
+			chained++
+		}
+	}
+	if chained != c.items.n {
+		t.Errorf("the index counts %d slots in use, holds %d", c.items.n, chained)
+	}
+	if got, want := c.Len(), listed; got != want || chained != want {
+		t.Errorf("Len() = %d, the index holds %d, want the list's %d", got, chained, want)
 	}
 	if len(c.nodes) > 0 && listed+free != len(c.nodes)-1 {
 		t.Errorf("%d listed + %d free nodes, want %d", listed, free, len(c.nodes)-1)
@@ -78,6 +99,32 @@ func checkInvariants(t *testing.T, c *Cache) {
 	}
 	if c.maxBytes > 0 && c.Bytes() > c.maxBytes {
 		t.Errorf("Bytes() = %d, over budget %d", c.Bytes(), c.maxBytes)
+	}
+	var liveSum, pageSum int64
+	for p, pg := range c.pages {
+		if pg.buf == nil {
+			continue
+		}
+		pageSum += int64(cap(pg.buf))
+		liveSum += pg.live
+		if pg.live != live[int32(p)] {
+			t.Errorf("page %d counts %d live bytes, its records hold %d", p, pg.live, live[int32(p)])
+		}
+		if pg.live == 0 && int32(p) != c.head {
+			t.Errorf("page %d holds no live record but was kept", p)
+		}
+	}
+	if liveSum != c.liveBytes || pageSum != c.pageBytes {
+		t.Errorf("liveBytes, pageBytes = %d, %d; the pages sum to %d, %d", c.liveBytes, c.pageBytes, liveSum, pageSum)
+	}
+	// While the first pages, smaller than full-grown, are around, they may
+	// hold a page's worth of dead bytes more; see compactIfNeeded.
+	bound := c.maxDead()
+	if c.fullPage() > minPageSize {
+		bound += c.fullPage()
+	}
+	if d := c.deadBytes(); d > bound {
+		t.Errorf("%d dead bytes in %d bytes of pages, over the bound %d", d, c.pageBytes, bound)
 	}
 }
 
@@ -673,6 +720,7 @@ type modelEntry struct {
 	key    string
 	value  String
 	expire time.Time
+	aux    int64
 }
 
 func (m *model) index(key string) int {
@@ -697,7 +745,7 @@ func (m *model) evict(i int) {
 	m.order = slices.Delete(m.order, i, i+1)
 }
 
-func (m *model) add(key string, value String, expire time.Time) {
+func (m *model) add(key string, value String, expire time.Time, aux int64) {
 	i := m.index(key)
 	if i >= 0 {
 		m.order = slices.Delete(m.order, i, i+1)
@@ -705,7 +753,7 @@ func (m *model) add(key string, value String, expire time.Time) {
 	if m.maxBytes > 0 && int64(len(key)+len(value)) > m.maxBytes {
 		return
 	}
-	m.order = append(m.order, modelEntry{key, value, expire})
+	m.order = append(m.order, modelEntry{key, value, expire, aux})
 	for m.maxBytes > 0 && m.bytes() > m.maxBytes {
 		m.evict(0)
 	}
@@ -723,6 +771,18 @@ func (m *model) get(key string, now time.Time) (String, bool) {
 	}
 	m.order = append(slices.Delete(m.order, i, i+1), e)
 	return e.value, true
+}
+
+// replace is what ReplaceKV does: evict an expired entry under key, then
+// add, and report whether a live entry was there and the new one fits.
+func (m *model) replace(key string, value String, expire time.Time, aux int64, now time.Time) bool {
+	i := m.index(key)
+	if i >= 0 && m.expired(m.order[i], now) {
+		m.evict(i)
+		i = -1
+	}
+	m.add(key, value, expire, aux)
+	return i >= 0 && !(m.maxBytes > 0 && int64(len(key)+len(value)) > m.maxBytes)
 }
 
 func (m *model) remove(key string, now time.Time) bool {
@@ -756,20 +816,49 @@ func (m *model) sweep(n int, now time.Time) int {
 
 // TestAgainstModel runs thousands of random operations on a Cache and on the
 // reference model and checks after each one that they agree on every entry,
-// on recency order, on Len and Bytes, and on what OnEvicted was told.
+// on recency order, on Len and Bytes, and on what OnEvicted was told. The
+// cases with small pages store values up to several pages long and churn
+// enough to compact many times; the ones with a hash mask make most keys'
+// hashes collide. Throughout, views of values read earlier must keep
+// reading what they read then, through replacements, evictions and
+// compactions: the cache never writes a record's bytes again.
 func TestAgainstModel(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
 		maxBytes int64
 		seed     uint64
+		steps    int
+		keys     int
+		maxValue int    // values are up to this long, and mostly under 13
+		pageSize int64  // 0: the default
+		hashMask uint32 // 0: none
+		// churn turns most removals, clears and clock advances into writes, so
+		// that the cache fills up and its records die in place, forcing
+		// compactions.
+		churn bool
+		// minCompactions is how many pages the run must compact at least,
+		// to be sure it covers compaction.
+		minCompactions int
 	}{
-		{name: "no limit", maxBytes: 0, seed: 1},
-		{name: "budget 64", maxBytes: 64, seed: 2},
-		{name: "budget 16", maxBytes: 16, seed: 3}, // many refusals
-		{name: "budget 256", maxBytes: 256, seed: 4},
+		{name: "no limit", maxBytes: 0, seed: 1, steps: 5000, keys: 24, maxValue: 12},
+		{name: "budget 64", maxBytes: 64, seed: 2, steps: 5000, keys: 24, maxValue: 12},
+		{name: "budget 16", maxBytes: 16, seed: 3, steps: 5000, keys: 24, maxValue: 12}, // many refusals
+		{name: "budget 256", maxBytes: 256, seed: 4, steps: 5000, keys: 24, maxValue: 12},
+		{name: "colliding hashes", maxBytes: 256, seed: 5, steps: 5000, keys: 24, maxValue: 12, hashMask: 3},
+		{name: "one hash", maxBytes: 0, seed: 6, steps: 3000, keys: 24, maxValue: 12, hashMask: 1 << 31},
+		{name: "small pages", maxBytes: 0, seed: 7, steps: 20000, keys: 512, maxValue: 200, pageSize: 256,
+			churn: true, minCompactions: 20},
+		{name: "small pages, budget", maxBytes: 8000, seed: 8, steps: 20000, keys: 512, maxValue: 300, pageSize: 256,
+			churn: true, minCompactions: 20},
+		{name: "small pages, colliding hashes", maxBytes: 8000, seed: 9, steps: 20000, keys: 512, maxValue: 30,
+			pageSize: 256, hashMask: 7, churn: true, minCompactions: 20},
+		// Values of up to 3 pages get pages of their own, which then hold
+		// most of the bytes: an eighth of them is more than the small
+		// records' pages ever hold dead, so this case compacts rarely.
+		{name: "values of several pages", maxBytes: 1 << 15, seed: 10, steps: 20000, keys: 512, maxValue: 3000,
+			pageSize: 1024, churn: true},
 	}
-	const steps = 5000
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -780,39 +869,93 @@ func TestAgainstModel(t *testing.T) {
 				got = append(got, key+"="+value)
 			})
 			c.Now = func() time.Time { return now }
+			c.pageSize, c.hashMask = tt.pageSize, tt.hashMask
 			m := &model{maxBytes: tt.maxBytes}
 
-			keys := make([]string, 24)
+			keys := make([]string, tt.keys)
 			for i := range keys {
 				keys[i] = strings.Repeat("k", i%3+1) + fmt.Sprint(i)
 			}
 			randValue := func() String {
-				return String(strings.Repeat(string(rune('a'+r.IntN(26))), r.IntN(13)))
+				n := r.IntN(13)
+				if r.IntN(8) == 0 {
+					n = r.IntN(tt.maxValue + 1)
+				}
+				b := make([]byte, n)
+				for i := range b {
+					b[i] = byte('a' + r.IntN(26))
+				}
+				return String(b)
 			}
+			randExpire := func() time.Time {
+				if r.IntN(3) == 0 {
+					return time.Time{}
+				}
+				return now.Add(time.Duration(r.IntN(6)) * time.Second)
+			}
+			// views are values the cache returned, with a copy of what
+			// they read then.
+			type view struct{ got, want string }
+			var views []view
 			var history []string // the most recent operations, for failure messages
-			for step := range steps {
+			for step := range tt.steps {
 				key := keys[r.IntN(len(keys))]
 				var op string
-				switch p := r.IntN(100); {
+				p := r.IntN(100)
+				if tt.churn && p >= 69 && r.IntN(8) > 0 {
+					p = r.IntN(30) // Add or AddWithExpiry
+				}
+				switch {
+				case p < 20:
+					v := randValue()
+					op = fmt.Sprintf("Add(%q, %d bytes)", key, len(v))
+					c.Add(key, v)
+					m.add(key, v, time.Time{}, 0)
 				case p < 30:
 					v := randValue()
-					op = fmt.Sprintf("Add(%q, %q)", key, v)
-					c.Add(key, v)
-					m.add(key, v, time.Time{})
-				case p < 45:
-					v := randValue()
 					expire := now.Add(time.Duration(r.IntN(6)) * time.Second)
-					op = fmt.Sprintf("AddWithExpiry(%q, %q, now+%v)", key, v, expire.Sub(now))
+					op = fmt.Sprintf("AddWithExpiry(%q, %d bytes, now+%v)", key, len(v), expire.Sub(now))
 					c.AddWithExpiry(key, v, expire)
-					m.add(key, v, expire)
-				case p < 65:
+					m.add(key, v, expire, 0)
+				case p < 36:
+					v, expire, aux := randValue(), randExpire(), r.Int64N(3)
+					op = fmt.Sprintf("AddKV(%q, %d bytes, %v, %d)", key, len(v), expire, aux)
+					c.AddKV(key, v, expire, aux)
+					m.add(key, v, expire, aux)
+				case p < 42:
+					v, expire, aux := randValue(), randExpire(), r.Int64N(3)
+					op = fmt.Sprintf("ReplaceKV(%q, %d bytes, %v, %d)", key, len(v), expire, aux)
+					if got, want := c.ReplaceKV(key, v, expire, aux), m.replace(key, v, expire, aux, now); got != want {
+						t.Errorf("step %d: ReplaceKV(%q) = %v, want %v", step, key, got, want)
+					}
+				case p < 45:
+					// Store an entry's own views again with a new expiry
+					// and aux, as engine/group's EXPIRE does.
+					op = fmt.Sprintf("re-add Peek(%q)", key)
+					e, ok := c.Peek(key)
+					wantV, wantOK := m.get(key, now)
+					if ok != wantOK || ok && e.Value() != wantV {
+						t.Errorf("step %d: Peek(%q) = %q, %v, want %q, %v", step, key, e.Value(), ok, wantV, wantOK)
+					}
+					if ok {
+						expire, aux := randExpire(), r.Int64N(3)
+						c.AddJoined(e.KV, e.KeyLen, expire, aux)
+						m.add(key, wantV, expire, aux)
+					}
+				case p < 62:
 					op = fmt.Sprintf("Get(%q)", key)
 					v, ok := c.Get(key)
 					wantV, wantOK := m.get(key, now)
 					if ok != wantOK || ok && v != wantV {
 						t.Errorf("step %d: Get(%q) = %v, %v, want %q, %v", step, key, v, ok, wantV, wantOK)
 					}
-				case p < 72:
+					if ok && len(v) > 0 {
+						if len(views) == 64 {
+							views = slices.Delete(views, 0, 1)
+						}
+						views = append(views, view{got: v, want: strings.Clone(v)})
+					}
+				case p < 69:
 					op = fmt.Sprintf("GetWithExpiry(%q)", key)
 					var wantExpire time.Time
 					if i := m.index(key); i >= 0 {
@@ -827,20 +970,40 @@ func TestAgainstModel(t *testing.T) {
 						t.Errorf("step %d: GetWithExpiry(%q) = %v, %v, %v, want %q, %v, %v",
 							step, key, v, expire, ok, wantV, wantExpire, wantOK)
 					}
-				case p < 80:
+				case p < 78:
 					op = fmt.Sprintf("Remove(%q)", key)
 					if got, want := c.Remove(key), m.remove(key, now); got != want {
 						t.Errorf("step %d: Remove(%q) = %v, want %v", step, key, got, want)
 					}
-				case p < 84:
+				case p < 82:
 					op = "RemoveOldest()"
 					c.RemoveOldest()
 					m.removeOldest()
-				case p < 88:
+				case p < 86:
 					n := r.IntN(8)
 					op = fmt.Sprintf("Sweep(%d)", n)
 					if got, want := c.Sweep(n), m.sweep(n, now); got != want {
 						t.Errorf("step %d: Sweep(%d) = %d, want %d", step, n, got, want)
+					}
+				case p < 88:
+					from := r.IntN(c.Slots() + 1)
+					to := from + r.IntN(8)
+					odd := r.IntN(2)
+					drop := func(key string) bool { return len(key)%2 == odd }
+					op = fmt.Sprintf("RemoveIf(%d, %d, len(key)%%2 == %d)", from, to, odd)
+					var wantDrop []string
+					for i := max(from, 1); i < min(to, c.Slots()); i++ {
+						if c.nodes[i].page >= 0 {
+							if k := c.entry(int32(i)).Key(); drop(k) {
+								wantDrop = append(wantDrop, k)
+							}
+						}
+					}
+					if got := c.RemoveIf(from, to, drop); got != len(wantDrop) {
+						t.Errorf("step %d: RemoveIf = %d, want %d", step, got, len(wantDrop))
+					}
+					for _, k := range wantDrop {
+						m.remove(k, now)
 					}
 				case p < 89:
 					op = "Clear()"
@@ -860,10 +1023,22 @@ func TestAgainstModel(t *testing.T) {
 					t.Errorf("step %d: OnEvicted saw %q, want %q", step, got, m.evicted)
 				}
 				got, m.evicted = nil, nil
-				compareModel(t, c, m)
+				// Comparing every entry costs O(keys); with many keys, do
+				// it every 32 steps.
+				if tt.keys <= 64 || step%32 == 0 || step == tt.steps-1 {
+					compareModel(t, c, m)
+				}
+				for _, v := range views {
+					if v.got != v.want {
+						t.Errorf("step %d: a view read earlier as %q now reads %q", step, v.want, v.got)
+					}
+				}
 				if t.Failed() {
 					t.Fatalf("diverged at step %d; last operations:\n%s", step, strings.Join(history, "\n"))
 				}
+			}
+			if c.compactions < tt.minCompactions {
+				t.Errorf("%d pages compacted, want at least %d: the test covers too little", c.compactions, tt.minCompactions)
 			}
 		})
 	}
@@ -882,21 +1057,21 @@ func compareModel(t *testing.T, c *Cache, m *model) {
 			return true
 		}
 		want := m.order[i]
-		if e.Key() != want.key || e.Value() != want.value || !e.Expire.Equal(want.expire) {
-			t.Errorf("entry %d from most recent = %q=%q until %v, want %q=%q until %v",
-				len(m.order)-1-i, e.Key(), e.Value(), e.Expire, want.key, want.value, want.expire)
+		if e.Key() != want.key || e.Value() != want.value || !e.Expire.Equal(want.expire) || e.Aux != want.aux {
+			t.Errorf("entry %d from most recent = %q=%q until %v aux %d, want %q=%q until %v aux %d",
+				len(m.order)-1-i, e.Key(), e.Value(), e.Expire, e.Aux, want.key, want.value, want.expire, want.aux)
 		}
 		i--
 		return true
 	})
 	for _, want := range m.order {
-		j, ok := c.items[want.key]
-		if !ok {
-			t.Errorf("items[%q] missing, want %q", want.key, want.value)
+		j := c.lookup(want.key)
+		if j == 0 {
+			t.Errorf("lookup(%q) missing, want %q", want.key, want.value)
 			continue
 		}
-		if v := c.nodes[j].value(); v != want.value {
-			t.Errorf("items[%q] = %q, want %q", want.key, v, want.value)
+		if v := c.entry(j).Value(); v != want.value {
+			t.Errorf("lookup(%q) = %q, want %q", want.key, v, want.value)
 		}
 	}
 }
@@ -976,51 +1151,85 @@ func TestEntryOverhead(t *testing.T) {
 	checkLenBytes(t, c, 1, 13)
 }
 
-// TestAddJoined checks that AddJoined keeps the caller's string (the index's
-// key points into it), that replacing a value moves the index's key to the
-// new string so the old one can be freed, and that aux round-trips.
+// TestAddJoined checks that AddJoined and AddKV store a copy, so that the
+// caller's bytes may change afterwards, that the views Peek returns point
+// into the cache's pages, and that aux round-trips.
 func TestAddJoined(t *testing.T) {
-	c := New(0, nil)
-	kv := strings.Clone("keyvalue")
-	c.AddJoined(kv, 3, time.Time{}, 42)
-	e, ok := c.Peek("key")
-	if !ok || e.Key() != "key" || e.Value() != "value" || e.Aux != 42 || !e.Expire.IsZero() {
-		t.Fatalf("Peek(key) = %+v, %v, want key=value with aux 42 and no expiry", e, ok)
+	t.Parallel()
+	tests := []struct {
+		name string
+		add  func(c *Cache, kv []byte)
+	}{
+		{name: "AddJoined", add: func(c *Cache, kv []byte) { c.AddJoined(string(kv), 3, time.Time{}, 42) }},
+		{name: "AddKV", add: func(c *Cache, kv []byte) {
+			c.AddKV(unsafe.String(&kv[0], 3), unsafe.String(&kv[3], len(kv)-3), time.Time{}, 42)
+		}},
 	}
-	if unsafe.StringData(e.KV) != unsafe.StringData(kv) {
-		t.Errorf("Peek(key).KV is a copy, want the string passed to AddJoined")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := New(0, nil)
+			kv := []byte("keyvalue")
+			tt.add(c, kv)
+			copy(kv, "XXXXXXXX") // the cache must not have kept the caller's bytes
+			e, ok := c.Peek("key")
+			if !ok || e.Key() != "key" || e.Value() != "value" || e.Aux != 42 || !e.Expire.IsZero() {
+				t.Fatalf("Peek(key) = %+v, %v, want key=value with aux 42 and no expiry", e, ok)
+			}
+			buf, r := c.rec(c.lookup("key"))
+			if p := unsafe.StringData(e.KV); p != &buf[r.keyAt] {
+				t.Errorf("Peek(key).KV does not point into its record in the page")
+			}
+			c.AddJoined("keyother", 3, time.Time{}, 0)
+			if got := e.Value(); got != "value" {
+				t.Errorf("after a replace, the old view reads %q, want value", got)
+			}
+			checkLenBytes(t, c, 1, int64(len("keyother")))
+			checkInvariants(t, c)
+		})
 	}
-	indexKey := func() *byte {
-		for k := range c.items {
-			return unsafe.StringData(k)
-		}
-		return nil
-	}
-	if indexKey() != unsafe.StringData(kv) {
-		t.Errorf("the index's key does not point into the entry's string")
-	}
-	kv2 := strings.Clone("keyother")
-	c.AddJoined(kv2, 3, time.Time{}, 0)
-	if indexKey() != unsafe.StringData(kv2) {
-		t.Errorf("after a replace, the index's key still points into the old string")
-	}
-	checkLenBytes(t, c, 1, int64(len(kv2)))
-	checkInvariants(t, c)
 }
 
-// TestAddJoinedKeepsValue checks that re-adding an entry's own string only
-// changes its expiry and aux.
+// TestAddJoinedKeepsValue checks that re-adding an entry's own views with
+// a new expiry and aux rewrites its record's header in place when the
+// record has room for them, and copies the entry to a new record when not;
+// either way the entry reads back with the new expiry and aux.
 func TestAddJoinedKeepsValue(t *testing.T) {
-	now := base
-	c, _ := newClockCache(0, &now)
-	c.Add("k", "v")
-	e, _ := c.Peek("k")
-	c.AddJoined(e.KV, e.KeyLen, base.Add(time.Second), 7)
-	got, ok := c.Peek("k")
-	if !ok || got.KV != e.KV || unsafe.StringData(got.KV) != unsafe.StringData(e.KV) || got.Aux != 7 || !got.Expire.Equal(base.Add(time.Second)) {
-		t.Errorf("after re-adding, Peek(k) = %+v, %v; want the same string with aux 7 and a 1s expiry", got, ok)
+	t.Parallel()
+	later := base.Add(time.Second)
+	tests := []struct {
+		name          string
+		expire        time.Time // of the first add
+		aux           int64
+		newExpire     time.Time
+		newAux        int64
+		wantSameBytes bool
+	}{
+		{name: "room for both", expire: later, aux: 1, newExpire: base.Add(time.Hour), newAux: 7, wantSameBytes: true},
+		{name: "drop both", expire: later, aux: 1, newExpire: time.Time{}, newAux: 0, wantSameBytes: true},
+		{name: "no expiry stored", aux: 1, newExpire: later, newAux: 7, wantSameBytes: false},
+		{name: "no aux stored", expire: later, newExpire: later, newAux: 7, wantSameBytes: false},
+		{name: "nothing stored, nothing new", wantSameBytes: true},
 	}
-	checkLenBytes(t, c, 1, 2)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := base
+			c, _ := newClockCache(0, &now)
+			c.AddKV("k", "v", tt.expire, tt.aux)
+			e, _ := c.Peek("k")
+			c.AddJoined(e.KV, e.KeyLen, tt.newExpire, tt.newAux)
+			got, ok := c.Peek("k")
+			if !ok || got.KV != "kv" || got.Aux != tt.newAux || !got.Expire.Equal(tt.newExpire) {
+				t.Errorf("after re-adding, Peek(k) = %+v, %v; want k=v with aux %d, expiry %v", got, ok, tt.newAux, tt.newExpire)
+			}
+			if same := unsafe.StringData(got.KV) == unsafe.StringData(e.KV); same != tt.wantSameBytes {
+				t.Errorf("after re-adding, same bytes = %v, want %v", same, tt.wantSameBytes)
+			}
+			checkLenBytes(t, c, 1, 2)
+			checkInvariants(t, c)
+		})
+	}
 }
 
 // TestReplaceIsPeekThenAddJoined drives two caches with the same random
