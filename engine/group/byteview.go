@@ -11,14 +11,6 @@ type ByteView struct {
 	s string
 }
 
-// keyedView returns a view of a copy of b, to be cached under key: the one
-// copy of a value that arrives as bytes the caller owns. The cache copies
-// it again into its pages; key is unused since the cache no longer keeps
-// a value's own string.
-//
-// TODO(integrator): replace the callers' keyedView(key, b) by NewByteView(b).
-func keyedView(_ string, b []byte) ByteView { return NewByteView(b) }
-
 // NewByteView returns a ByteView holding a copy of b; the caller keeps
 // ownership of b.
 func NewByteView(b []byte) ByteView { return ByteView{s: string(b)} }

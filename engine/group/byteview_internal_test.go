@@ -5,20 +5,19 @@ import (
 	"time"
 )
 
-// TestKeyedView checks that a view made for a key holds a copy of the
-// bytes, so the caller may reuse them, and that making it costs one
-// allocation.
-func TestKeyedView(t *testing.T) {
+// TestNewByteView checks that a view holds a copy of the bytes, so the
+// caller may reuse them, and that making it costs one allocation.
+func TestNewByteView(t *testing.T) {
 	b := []byte("value")
-	v := keyedView("key", b)
+	v := NewByteView(b)
 	copy(b, "XXXXX")
 	if v.String() != "value" || v.Len() != 5 || string(v.ByteSlice()) != "value" {
-		t.Fatalf("keyedView(key, value) = %q (len %d), want value", v.String(), v.Len())
+		t.Fatalf("NewByteView(value) = %q (len %d), want value", v.String(), v.Len())
 	}
 	for _, size := range []int{5, 64, 4096} {
 		b := make([]byte, size)
-		if n := testing.AllocsPerRun(100, func() { v = keyedView("key", b) }); n != 1 {
-			t.Errorf("keyedView of %d bytes allocates %v times, want 1", size, n)
+		if n := testing.AllocsPerRun(100, func() { v = NewByteView(b) }); n != 1 {
+			t.Errorf("NewByteView of %d bytes allocates %v times, want 1", size, n)
 		}
 	}
 }

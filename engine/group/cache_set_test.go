@@ -90,7 +90,7 @@ func TestCacheSetBytesAllocs(t *testing.T) {
 }
 
 // BenchmarkCacheSet measures a plain SET's store into the cache: from a
-// ByteView copied from the request's bytes first (set(keyedView)), or
+// ByteView copied from the request's bytes first (set(NewByteView)), or
 // from the bytes themselves (setBytes).
 func BenchmarkCacheSet(b *testing.B) {
 	keys := make([]string, 100_000)
@@ -107,7 +107,7 @@ func BenchmarkCacheSet(b *testing.B) {
 				for i := 0; b.Loop(); i++ {
 					k := keys[i%len(keys)]
 					if path == "view" {
-						c.set(k, keyedView(k, value), time.Time{})
+						c.set(k, NewByteView(value), time.Time{})
 					} else {
 						c.setBytes(k, value, time.Time{})
 					}

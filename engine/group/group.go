@@ -524,7 +524,7 @@ func (g *Group) callGetter(ctx context.Context, key string) (entry, error) {
 		return entry{}, fmt.Errorf("group %s: load %q: %w", g.name, key, err)
 	}
 	g.Stats.LocalLoads.Add(1)
-	e := entry{view: keyedView(key, b)}
+	e := entry{view: NewByteView(b)}
 	if ttl := g.cfg.TTL; ttl > 0 {
 		if j := g.cfg.TTLJitter; j > 0 {
 			ttl += time.Duration(float64(ttl) * j * (2*g.cfg.Rand() - 1))
@@ -560,7 +560,7 @@ func (g *Group) entryFromPeer(key string, res *pb.GetResponse) (entry, error) {
 	case res.GetOriginError() != "":
 		return entry{}, &OriginError{Msg: res.GetOriginError()}
 	}
-	e := entry{view: keyedView(key, res.GetValue())}
+	e := entry{view: NewByteView(res.GetValue())}
 	if ttl := res.GetTtlMs(); ttl > 0 {
 		e.expire = g.cfg.Now().Add(msDuration(ttl))
 	}

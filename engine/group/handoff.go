@@ -103,7 +103,7 @@ func (g *Group) fill(in *pb.WriteRequest) bool {
 	if in.GetTtlMs() > 0 {
 		expire = g.cfg.Now().Add(msDuration(in.GetTtlMs()))
 	}
-	v := keyedView(key, in.GetValue())
+	v := NewByteView(in.GetValue())
 	kept := false
 	g.mainCache.modify(key, func(_ ByteView, _ time.Time, held bool) change {
 		if held || g.recentlyWritten(key) {

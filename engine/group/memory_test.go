@@ -19,7 +19,7 @@ func heapPerEntry(n, valueLen int) (bytes, objects float64) {
 	runtime.ReadMemStats(&before)
 	for i := range n {
 		key := fmt.Sprintf("key-%012d", i)
-		c.add(key, keyedView(key, value), time.Time{})
+		c.add(key, NewByteView(value), time.Time{})
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)

@@ -19,7 +19,7 @@ func BenchmarkCacheShardsParallel(b *testing.B) {
 			value := make([]byte, 64)
 			for i := range keys {
 				keys[i] = fmt.Sprintf("key%08d", i)
-				shards[maphash.String(seed, keys[i])%uint64(n)].add(keys[i], keyedView(keys[i], value), time.Time{})
+				shards[maphash.String(seed, keys[i])%uint64(n)].add(keys[i], NewByteView(value), time.Time{})
 			}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {

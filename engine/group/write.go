@@ -185,12 +185,12 @@ func (g *Group) setLocal(key string, in setInput, now time.Time) SetResult {
 	g.fenceKey(key, now)
 	if !in.get && !in.keepTTL && in.cond != pb.WriteRequest_COND_NX && in.cond != pb.WriteRequest_COND_XX {
 		// A plain SET needs nothing of the old entry: one index lookup,
-		// and the value is copied before the lock, not under it.
+		// and the value is copied once, into the cache's pages.
 		var exp time.Time
 		if in.ttlMs > 0 {
 			exp = now.Add(msDuration(in.ttlMs))
 		}
-		g.mainCache.set(key, keyedView(key, in.value), exp)
+		g.mainCache.setBytes(key, in.value, exp)
 		return SetResult{Applied: true}
 	}
 	g.mainCache.modify(key, func(old ByteView, oldExp time.Time, ok bool) change {
@@ -208,7 +208,7 @@ func (g *Group) setLocal(key string, in setInput, now time.Time) SetResult {
 		case in.ttlMs > 0:
 			exp = now.Add(msDuration(in.ttlMs))
 		}
-		return change{op: putEntry, view: keyedView(key, in.value), expire: exp}
+		return change{op: putEntry, view: NewByteView(in.value), expire: exp}
 	})
 	return r
 }
