@@ -1,0 +1,315 @@
+package resp
+
+import (
+	"bytes"
+	"io"
+)
+
+// readBufBytes is the size a connection's read buffer starts at, and
+// returns to once a long command has been run: Redis's PROTO_IOBUF_LEN, and
+// the guard's maxTailBytes, so that one read can take a pipeline of that
+// many bytes.
+const readBufBytes = 16 << 10
+
+// parseError is input that the reader cannot parse as commands. The guard
+// refuses such input before the reader sees it, so a parseError means the
+// two disagree; the connection is closed, after a reply in the guard's
+// words.
+type parseError struct {
+	reply replyError
+}
+
+func (e *parseError) Error() string { return "resp: parse command: " + string(e.reply) }
+
+// reader reads a connection's commands: it reads from the connection (the
+// guard, which has checked every byte) into one buffer, and parses every
+// command complete in it into arguments that alias the buffer, without
+// copying them and, once its slices have grown, without allocating.
+//
+// The buffer starts at readBufBytes. It grows, doubling, when a command
+// does not fit, up to max (the guard's limits keep a command within it),
+// and goes back to the first buffer once the long command has been run.
+//
+// A reader is not safe for concurrent use; the goroutine serving the
+// connection is its only user.
+type reader struct {
+	rd    io.Reader
+	buf   []byte // buf[start:end] is read and not yet parsed: the start of a command
+	start int
+	end   int
+	small []byte // the buffer of readBufBytes, kept while buf is a grown one
+	max   int    // the most buf may grow to, in bytes
+	err   error  // the error that came with the last bytes read, reported after their commands
+
+	args [][]byte   // the arguments of the commands next returned last, one command after the other
+	ends []int      // where each command's arguments end in args
+	cmds [][][]byte // the commands next returned last, each a slice of args
+}
+
+// keptArgs is the most arguments a reader keeps room for once a long
+// command has been run; a command with more made it grow its slices.
+const keptArgs = 4096
+
+// newReader returns a reader of rd whose buffer may grow to limit bytes.
+func newReader(rd io.Reader, limit int) *reader {
+	buf := make([]byte, readBufBytes)
+	return &reader{rd: rd, buf: buf, small: buf, max: max(limit, readBufBytes)}
+}
+
+// readerMax returns the size a reader's buffer needs to hold the longest
+// command lim lets through: a multibulk command of lim.maxCommand bytes, or
+// an inline line with its "\r\n".
+func readerMax(lim guardLimits) int {
+	m := max(lim.maxCommand, uint64(lim.maxInline)+2)
+	return int(min(m, 1<<40)) // a limit past this is no limit
+}
+
+// next returns the commands complete in the input, in order, reading from
+// the connection until there is at least one. Each command is its
+// arguments, name first; they alias the reader's buffer, and are valid only
+// until the next call. It returns the error that ended the input once the
+// commands before it have been returned: io.EOF, the guard's
+// *protocolError, a *parseError.
+func (r *reader) next() ([][][]byte, error) {
+	for {
+		if r.err != nil {
+			return nil, r.err
+		}
+		if err := r.makeRoom(); err != nil {
+			return nil, err
+		}
+		n, err := r.rd.Read(r.buf[r.end:])
+		r.end += n
+		r.err = err
+		if n == 0 {
+			continue // r.err, if any, ends the loop
+		}
+		if err := r.parse(); err != nil {
+			return nil, err
+		}
+		if len(r.cmds) > 0 {
+			return r.cmds, nil
+		}
+	}
+}
+
+// makeRoom makes room at the end of the buffer for the next read: it
+// returns to the first buffer when everything read has been parsed, moves
+// the start of a command down to the buffer's start, or doubles the buffer
+// that the start of a command fills.
+func (r *reader) makeRoom() error {
+	switch {
+	case r.start == r.end:
+		r.start, r.end = 0, 0
+		if len(r.buf) > len(r.small) {
+			r.shrink()
+		}
+	case r.end < len(r.buf):
+		// Room after what is pending. (With the guard, which passes on
+		// an incomplete command only when it fills the buffer, only a
+		// read that failed leaves a command incomplete here.)
+	case r.start > 0:
+		r.end = copy(r.buf, r.buf[r.start:r.end])
+		r.start = 0
+	case len(r.buf) >= r.max:
+		return &parseError{reply: errProtoCommand}
+	default:
+		grown := make([]byte, min(2*len(r.buf), r.max))
+		r.end = copy(grown, r.buf[:r.end])
+		r.buf = grown
+	}
+	return nil
+}
+
+// shrink returns to the first buffer, once the commands a grown one held
+// have run, and lets the grown one and the slices of a command with many
+// arguments go. Until then, args may refer to it past its length, where an
+// incomplete command was parsed.
+func (r *reader) shrink() {
+	r.buf = r.small
+	if cap(r.args) > keptArgs {
+		r.args, r.ends, r.cmds = nil, nil, nil
+		return
+	}
+	clear(r.args[:cap(r.args)])
+	clear(r.cmds[:cap(r.cmds)])
+}
+
+// parse parses the commands complete in buf[start:end] into cmds, and
+// moves start past them.
+func (r *reader) parse() error {
+	r.args, r.ends, r.cmds = r.args[:0], r.ends[:0], r.cmds[:0]
+	for r.start < r.end {
+		args, n, err := parseCommand(r.buf[r.start:r.end], r.args)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break // the rest is a command's start
+		}
+		r.start += n
+		if len(args) > len(r.args) {
+			r.ends = append(r.ends, len(args))
+		}
+		r.args = args
+	}
+	from := 0
+	for _, e := range r.ends {
+		r.cmds = append(r.cmds, r.args[from:e:e])
+		from = e
+	}
+	return nil
+}
+
+// parseCommand parses the command at the start of b, and appends its
+// arguments, which alias b, to args. It returns the bytes it took, or 0
+// (and args as they were) when b holds only the start of a command. A line
+// with no words takes its bytes and appends nothing.
+//
+// It parses what the guard lets through as redcon's reader does
+// (FuzzReaderMatchesRedcon checks it): a multibulk command, or, when b does
+// not start with '*', an inline line, whose quoted words it unescapes in
+// place in b. Anything else is a *parseError: never a panic, nor a read
+// out of b's bounds.
+func parseCommand(b []byte, args [][]byte) ([][]byte, int, error) {
+	if len(b) == 0 {
+		return args, 0, nil
+	}
+	if b[0] == '*' {
+		return parseMultibulk(b, args)
+	}
+	return parseInline(b, args)
+}
+
+// parseMultibulk parses "*<count>\r\n" and count times
+// "$<len>\r\n<payload>\r\n" at the start of b, as parseCommand.
+func parseMultibulk(b []byte, args [][]byte) ([][]byte, int, error) {
+	count, i, err := parseNumber(b, 1, errProtoMultibulk)
+	if err != nil || i == 0 {
+		return args, 0, err
+	}
+	if count == 0 {
+		return args, 0, &parseError{reply: errProtoMultibulk}
+	}
+	base := len(args)
+	for ; count > 0; count-- {
+		if i >= len(b) {
+			return args[:base], 0, nil
+		}
+		if b[i] != '$' {
+			return args[:base], 0, &parseError{reply: errProtoDollar(b[i])}
+		}
+		size, j, err := parseNumber(b, i+1, errProtoBulk)
+		if err != nil || j == 0 {
+			return args[:base], 0, err
+		}
+		if size+2 > uint64(len(b)-j) {
+			return args[:base], 0, nil // size < 1<<62: no overflow
+		}
+		end := j + int(size)
+		if b[end] != '\r' || b[end+1] != '\n' {
+			return args[:base], 0, &parseError{reply: errProtoBulk}
+		}
+		args = append(args, b[j:end:end])
+		i = end + 2
+	}
+	return args, i, nil
+}
+
+// parseNumber parses the decimal number and "\r\n" that start at b[i]:
+// digits, without a sign or a leading zero, below 1<<62. It returns the
+// number and the index after the '\n'; or 0, 0 if b ends first; or bad if
+// the line is not such a number.
+func parseNumber(b []byte, i int, bad replyError) (uint64, int, error) {
+	var n uint64
+	digits := 0
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if (digits > 0 && n == 0) || n >= (1<<62)/10 {
+				return 0, 0, &parseError{reply: bad} // a leading zero, or too big
+			}
+			n = n*10 + uint64(c-'0')
+			digits++
+		case c == '\r' && digits > 0:
+			if i+1 >= len(b) {
+				return 0, 0, nil
+			}
+			if b[i+1] != '\n' {
+				return 0, 0, &parseError{reply: bad}
+			}
+			return n, i + 2, nil
+		default:
+			return 0, 0, &parseError{reply: bad}
+		}
+	}
+	return 0, 0, nil
+}
+
+// parseInline parses the inline line at the start of b, as parseCommand:
+// words separated by spaces; a word that opens with a quote runs to the
+// matching quote, which a space or the line's end must follow, and inside
+// it a backslash escapes the next byte ("\n", "\r" and "\t" stand for line
+// feed, carriage return and tab). The line ends at "\n", or "\r\n".
+func parseInline(b []byte, args [][]byte) ([][]byte, int, error) {
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 {
+		return args, 0, nil
+	}
+	line := b[:nl]
+	if nl > 0 && line[nl-1] == '\r' {
+		line = line[:nl-1]
+	}
+	base := len(args)
+	for i := 0; i < len(line); {
+		c := line[i]
+		switch {
+		case c == ' ':
+			i++
+		case c == '"' || c == '\'':
+			// Unescape in place: w never passes i.
+			i++
+			start, w, closed := i, i, false
+			for i < len(line) {
+				d := line[i]
+				i++
+				if d == c {
+					closed = true
+					break
+				}
+				if d == '\\' {
+					if i == len(line) {
+						break // the line ends after the backslash: unbalanced
+					}
+					d = line[i]
+					i++
+					switch d {
+					case 'n':
+						d = '\n'
+					case 'r':
+						d = '\r'
+					case 't':
+						d = '\t'
+					}
+				}
+				line[w] = d
+				w++
+			}
+			if !closed || (i < len(line) && line[i] != ' ') {
+				return args[:base], 0, &parseError{reply: errProtoQuotes}
+			}
+			args = append(args, line[start:w:w])
+		default:
+			start := i
+			for i < len(line) && line[i] != ' ' {
+				if line[i] == '"' || line[i] == '\'' {
+					return args[:base], 0, &parseError{reply: errProtoQuotes}
+				}
+				i++
+			}
+			args = append(args, line[start:i:i])
+		}
+	}
+	return args, nl + 1, nil
+}
