@@ -85,7 +85,7 @@ func (r *reader) next() ([][][]byte, error) {
 			continue // r.err, if any, ends the loop
 		}
 		if err := r.parse(); err != nil {
-			return nil, err
+			r.err = err // after the commands before it, if any
 		}
 		if len(r.cmds) > 0 {
 			return r.cmds, nil
@@ -136,13 +136,16 @@ func (r *reader) shrink() {
 }
 
 // parse parses the commands complete in buf[start:end] into cmds, and
-// moves start past them.
+// moves start past them. It returns the error of a command that cannot be
+// parsed, with the commands before it in cmds.
 func (r *reader) parse() error {
 	r.args, r.ends, r.cmds = r.args[:0], r.ends[:0], r.cmds[:0]
+	var err error
 	for r.start < r.end {
-		args, n, err := parseCommand(r.buf[r.start:r.end], r.args)
-		if err != nil {
-			return err
+		var args [][]byte
+		var n int
+		if args, n, err = parseCommand(r.buf[r.start:r.end], r.args); err != nil {
+			break
 		}
 		if n == 0 {
 			break // the rest is a command's start
@@ -158,7 +161,7 @@ func (r *reader) parse() error {
 		r.cmds = append(r.cmds, r.args[from:e:e])
 		from = e
 	}
-	return nil
+	return err
 }
 
 // parseCommand parses the command at the start of b, and appends its
@@ -204,7 +207,7 @@ func parseMultibulk(b []byte, args [][]byte) ([][]byte, int, error) {
 			return args[:base], 0, err
 		}
 		if size+2 > uint64(len(b)-j) {
-			return args[:base], 0, nil // size < 1<<62: no overflow
+			return args[:base], 0, nil // size <= maxNumber: no overflow
 		}
 		end := j + int(size)
 		if b[end] != '\r' || b[end+1] != '\n' {
@@ -216,8 +219,13 @@ func parseMultibulk(b []byte, args [][]byte) ([][]byte, int, error) {
 	return args, i, nil
 }
 
+// maxNumber is the largest count or length parseNumber takes: past any
+// limit the guard enforces, and small enough that adding to it cannot
+// overflow.
+const maxNumber = 1<<62 - 1
+
 // parseNumber parses the decimal number and "\r\n" that start at b[i]:
-// digits, without a sign or a leading zero, below 1<<62. It returns the
+// digits, without a sign or a leading zero, at most maxNumber. It returns the
 // number and the index after the '\n'; or 0, 0 if b ends first; or bad if
 // the line is not such a number.
 func parseNumber(b []byte, i int, bad replyError) (uint64, int, error) {
@@ -227,10 +235,11 @@ func parseNumber(b []byte, i int, bad replyError) (uint64, int, error) {
 		c := b[i]
 		switch {
 		case c >= '0' && c <= '9':
-			if (digits > 0 && n == 0) || n >= (1<<62)/10 {
+			d := uint64(c - '0')
+			if (digits > 0 && n == 0) || n > (maxNumber-d)/10 {
 				return 0, 0, &parseError{reply: bad} // a leading zero, or too big
 			}
-			n = n*10 + uint64(c-'0')
+			n = n*10 + d
 			digits++
 		case c == '\r' && digits > 0:
 			if i+1 >= len(b) {
