@@ -270,3 +270,29 @@ func FuzzReaderMatchesRedcon(f *testing.F) {
 		}
 	})
 }
+
+// TestGuardBoundsReaderBuffer streams commands through the guard to the
+// reader with no pause at a command's end, as TestGuardBoundsRedconBuffer
+// does to redcon's: the reader's buffer grows for the 20 KB ECHO, to 32 KiB,
+// and no further. The size of the reads it asks for shows its buffer's.
+func TestGuardBoundsReaderBuffer(t *testing.T) {
+	t.Parallel()
+	stream := []byte(strings.Repeat(multibulk("PING"), 99) + "PING\r\n" + multibulk("ECHO", strings.Repeat("e", 20000)))
+	const total = 8 << 20
+	m := &maxRead{r: newGuardConn(&loopConn{data: stream, fill: true}, defaultLimits())}
+	rd := newReader(m, readerMax(defaultLimits()))
+	cmds := 0
+	for cmds < total/len(stream)*101 {
+		c, err := rd.next()
+		if err != nil {
+			t.Fatalf("next: %v", err)
+		}
+		cmds += len(c)
+	}
+	if m.max > 32<<10 {
+		t.Errorf("the reader's reads grew to %d bytes, want 32 KiB at most", m.max)
+	}
+	if len(rd.buf) > 32<<10 {
+		t.Errorf("the reader's buffer grew to %d bytes, want 32 KiB at most", len(rd.buf))
+	}
+}
