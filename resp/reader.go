@@ -3,6 +3,7 @@ package resp
 import (
 	"bytes"
 	"io"
+	"math"
 )
 
 // readBufBytes is the size a connection's read buffer starts at, and
@@ -61,7 +62,7 @@ func newReader(rd io.Reader, limit int) *reader {
 // an inline line with its "\r\n".
 func readerMax(lim guardLimits) int {
 	m := max(lim.maxCommand, uint64(lim.maxInline)+2)
-	return int(min(m, 1<<40)) // a limit past this is no limit
+	return int(min(m, math.MaxInt/2)) // so that doubling the buffer cannot overflow
 }
 
 // next returns the commands complete in the input, in order, reading from

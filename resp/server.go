@@ -126,18 +126,22 @@ func (s *Server) Serve(ln net.Listener) error {
 	ln.Close()
 	s.mu.Lock()
 	closing := s.closing
+	var open []*client
 	if !closing {
-		// The listener failed: end every connection, as Shutdown would
-		// have once drained.
 		for cl := range s.conns {
-			cl.conn.Close()
+			open = append(open, cl)
 		}
 	}
 	s.mu.Unlock()
-	if !closing {
-		return fmt.Errorf("resp: accept: %w", l.acceptErr())
+	if closing {
+		return nil
 	}
-	return nil
+	// The listener failed: end every connection (their goroutines then
+	// unregister them), outside the lock, as a TLS close writes.
+	for _, cl := range open {
+		cl.conn.Close()
+	}
+	return fmt.Errorf("resp: accept: %w", l.acceptErr())
 }
 
 // Shutdown stops accepting connections, lets the commands in flight finish
