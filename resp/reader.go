@@ -42,10 +42,15 @@ type reader struct {
 	max   int    // the most buf may grow to, in bytes
 	err   error  // the error that came with the last bytes read, reported after their commands
 
+	p    cmdParser  // where the parse of the command at buf[start:] stopped
 	args [][]byte   // the arguments of the commands next returned last, one command after the other
 	ends []int      // where each command's arguments end in args
 	cmds [][][]byte // the commands next returned last, each a slice of args
 }
+
+// maxEmptyReads is how many reads in a row may return nothing, and no
+// error, before the reader gives up with io.ErrNoProgress, as bufio does.
+const maxEmptyReads = 100
 
 // keptArgs is the most arguments a reader keeps room for once a long
 // command has been run; a command with more made it grow its slices.
@@ -72,6 +77,7 @@ func readerMax(lim guardLimits) int {
 // commands before it have been returned: io.EOF, the guard's
 // *protocolError, a *parseError.
 func (r *reader) next() ([][][]byte, error) {
+	empty := 0 // reads in a row that returned nothing
 	for {
 		if r.err != nil {
 			return nil, r.err
@@ -83,8 +89,12 @@ func (r *reader) next() ([][][]byte, error) {
 		r.end += n
 		r.err = err
 		if n == 0 {
+			if empty++; empty == maxEmptyReads && err == nil {
+				r.err = io.ErrNoProgress
+			}
 			continue // r.err, if any, ends the loop
 		}
+		empty = 0
 		if err := r.parse(); err != nil {
 			r.err = err // after the commands before it, if any
 		}
@@ -128,6 +138,9 @@ func (r *reader) makeRoom() error {
 // incomplete command was parsed.
 func (r *reader) shrink() {
 	r.buf = r.small
+	if cap(r.p.marks) > 2*keptArgs {
+		r.p.marks = nil
+	}
 	if cap(r.args) > keptArgs {
 		r.args, r.ends, r.cmds = nil, nil, nil
 		return
@@ -145,7 +158,7 @@ func (r *reader) parse() error {
 	for r.start < r.end {
 		var args [][]byte
 		var n int
-		if args, n, err = parseCommand(r.buf[r.start:r.end], r.args); err != nil {
+		if args, n, err = r.p.parse(r.buf[r.start:r.end], r.args); err != nil {
 			break
 		}
 		if n == 0 {
@@ -165,108 +178,135 @@ func (r *reader) parse() error {
 	return err
 }
 
-// parseCommand parses the command at the start of b, and appends its
-// arguments, which alias b, to args. It returns the bytes it took, or 0
-// (and args as they were) when b holds only the start of a command. A line
-// with no words takes its bytes and appends nothing.
+// cmdParser parses the command at the start of a buffer. When the buffer
+// holds only the start of the command, it keeps where it stopped, and the
+// next call, with the same bytes and more after them (moved, perhaps, to
+// another buffer), goes on from there: a command that arrives a few bytes
+// at a time is not parsed again from its start for each, which would take
+// time that grows with the square of its length. (The guard also prevents
+// that, as it passes on a command only whole or a buffer at a time.)
+//
+// The zero cmdParser is ready to use. It is not safe for concurrent use.
+type cmdParser struct {
+	next    int    // the offset of the next argument of the multibulk command; 0 before its count is parsed
+	left    uint64 // the arguments still to parse
+	marks   []int  // the start and end offsets of the arguments parsed
+	scanned int    // the bytes of an inline line searched for its '\n'
+}
+
+// parse parses the command at the start of b, and appends its arguments,
+// which alias b, to args. It returns the bytes it took, or 0 (and args as
+// they were) when b holds only the start of a command. A line with no
+// words takes its bytes and appends nothing.
 //
 // It parses what the guard lets through as redcon's reader does
 // (FuzzReaderMatchesRedcon checks it): a multibulk command, or, when b does
 // not start with '*', an inline line, whose quoted words it unescapes in
 // place in b. Anything else is a *parseError: never a panic, nor a read
 // out of b's bounds.
-func parseCommand(b []byte, args [][]byte) ([][]byte, int, error) {
+func (p *cmdParser) parse(b []byte, args [][]byte) ([][]byte, int, error) {
 	if len(b) == 0 {
 		return args, 0, nil
 	}
+	var n int
+	var err error
 	if b[0] == '*' {
-		return parseMultibulk(b, args)
+		args, n, err = p.multibulk(b, args)
+	} else {
+		args, n, err = p.inline(b, args)
 	}
-	return parseInline(b, args)
+	if n > 0 || err != nil {
+		p.next, p.left, p.marks, p.scanned = 0, 0, p.marks[:0], 0
+	}
+	return args, n, err
 }
 
-// parseMultibulk parses "*<count>\r\n" and count times
-// "$<len>\r\n<payload>\r\n" at the start of b, as parseCommand.
-func parseMultibulk(b []byte, args [][]byte) ([][]byte, int, error) {
-	count, i, err := parseNumber(b, 1, errProtoMultibulk)
-	if err != nil || i == 0 {
-		return args, 0, err
+// multibulk parses "*<count>\r\n" and count times
+// "$<len>\r\n<payload>\r\n" at the start of b, as parse.
+func (p *cmdParser) multibulk(b []byte, args [][]byte) ([][]byte, int, error) {
+	i := p.next
+	if i == 0 {
+		count, j, err := parseNumber(b, 1, errProtoMultibulk)
+		if err != nil || j == 0 {
+			return args, 0, err
+		}
+		if count == 0 {
+			return args, 0, &parseError{reply: errProtoMultibulk}
+		}
+		i, p.left, p.marks = j, count, p.marks[:0]
 	}
-	if count == 0 {
-		return args, 0, &parseError{reply: errProtoMultibulk}
-	}
-	base := len(args)
-	for ; count > 0; count-- {
+	for ; p.left > 0; p.left-- {
 		if i >= len(b) {
-			return args[:base], 0, nil
+			p.next = i
+			return args, 0, nil
 		}
 		if b[i] != '$' {
-			return args[:base], 0, &parseError{reply: errProtoDollar(b[i])}
+			return args, 0, &parseError{reply: errProtoDollar(b[i])}
 		}
 		size, j, err := parseNumber(b, i+1, errProtoBulk)
-		if err != nil || j == 0 {
-			return args[:base], 0, err
+		if err != nil {
+			return args, 0, err
 		}
-		if size+2 > uint64(len(b)-j) {
-			return args[:base], 0, nil // size <= maxNumber: no overflow
+		if j == 0 || size+2 > uint64(len(b)-j) { // size < 10^18: no overflow
+			p.next = i
+			return args, 0, nil
 		}
 		end := j + int(size)
 		if b[end] != '\r' || b[end+1] != '\n' {
-			return args[:base], 0, &parseError{reply: errProtoBulk}
+			return args, 0, &parseError{reply: errProtoBulk}
 		}
-		args = append(args, b[j:end:end])
+		p.marks = append(p.marks, j, end)
 		i = end + 2
+	}
+	for k := 0; k+1 < len(p.marks); k += 2 {
+		args = append(args, b[p.marks[k]:p.marks[k+1]:p.marks[k+1]])
 	}
 	return args, i, nil
 }
 
-// maxNumber is the largest count or length parseNumber takes: past any
-// limit the guard enforces, and small enough that adding to it cannot
-// overflow.
-const maxNumber = 1<<62 - 1
+// maxDigits is the most digits of a count or length parseNumber takes:
+// past any limit the guard enforces, and few enough (below 10^18 < 2^62)
+// that adding to the number cannot overflow.
+const maxDigits = 18
 
 // parseNumber parses the decimal number and "\r\n" that start at b[i]:
-// digits, without a sign or a leading zero, at most maxNumber. It returns the
-// number and the index after the '\n'; or 0, 0 if b ends first; or bad if
-// the line is not such a number.
+// digits, without a sign or a leading zero, at most maxDigits of them. It
+// returns the number and the index after the '\n'; or 0, 0 if b ends
+// first; or bad if the line is not such a number.
 func parseNumber(b []byte, i int, bad replyError) (uint64, int, error) {
+	start := i
 	var n uint64
-	digits := 0
-	for ; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			d := uint64(c - '0')
-			if (digits > 0 && n == 0) || n > (maxNumber-d)/10 {
-				return 0, 0, &parseError{reply: bad} // a leading zero, or too big
-			}
-			n = n*10 + d
-			digits++
-		case c == '\r' && digits > 0:
-			if i+1 >= len(b) {
-				return 0, 0, nil
-			}
-			if b[i+1] != '\n' {
-				return 0, 0, &parseError{reply: bad}
-			}
-			return n, i + 2, nil
-		default:
-			return 0, 0, &parseError{reply: bad}
+	for ; i < len(b) && b[i]-'0' <= 9; i++ {
+		n = n*10 + uint64(b[i]-'0')
+		if i-start == maxDigits {
+			return 0, 0, &parseError{reply: bad} // too big
 		}
 	}
-	return 0, 0, nil
+	switch {
+	case i == len(b):
+		return 0, 0, nil
+	case i == start || b[i] != '\r' || (b[start] == '0' && i-start > 1):
+		return 0, 0, &parseError{reply: bad} // no digits, not a digit, a leading zero
+	case i+1 == len(b):
+		return 0, 0, nil
+	case b[i+1] != '\n':
+		return 0, 0, &parseError{reply: bad}
+	}
+	return n, i + 2, nil
 }
 
-// parseInline parses the inline line at the start of b, as parseCommand:
-// words separated by spaces; a word that opens with a quote runs to the
-// matching quote, which a space or the line's end must follow, and inside
-// it a backslash escapes the next byte ("\n", "\r" and "\t" stand for line
+// inline parses the inline line at the start of b, as parse: words
+// separated by spaces; a word that opens with a quote runs to the matching
+// quote, which a space or the line's end must follow, and inside it a
+// backslash escapes the next byte ("\n", "\r" and "\t" stand for line
 // feed, carriage return and tab). The line ends at "\n", or "\r\n".
-func parseInline(b []byte, args [][]byte) ([][]byte, int, error) {
-	nl := bytes.IndexByte(b, '\n')
+func (p *cmdParser) inline(b []byte, args [][]byte) ([][]byte, int, error) {
+	nl := bytes.IndexByte(b[min(p.scanned, len(b)):], '\n')
 	if nl < 0 {
+		p.scanned = len(b)
 		return args, 0, nil
 	}
+	nl += min(p.scanned, len(b))
 	line := b[:nl]
 	if nl > 0 && line[nl-1] == '\r' {
 		line = line[:nl-1]

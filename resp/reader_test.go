@@ -37,7 +37,8 @@ func TestParseCommand(t *testing.T) {
 		{"incomplete payload", "*2\r\n$3\r\nGET\r\n$5\r\nk\r\n", "", 0, ""},
 		{"incomplete CRLF", "*1\r\n$4\r\nPING\r", "", 0, ""},
 		{"huge count, incomplete", "*999999999\r\n$1\r\na\r\n", "", 0, ""},
-		{"huge length, incomplete", "*1\r\n$4611686018427387903\r\nab", "", 0, ""},
+		{"huge length, incomplete", "*1\r\n$999999999999999999\r\nab", "", 0, ""},
+		{"length of 19 digits", "*1\r\n$1000000000000000000\r\n", "", 0, errProtoBulk},
 		{"count too big", "*99999999999999999999\r\n", "", 0, errProtoMultibulk},
 		{"length too big", "*1\r\n$99999999999999999999\r\n", "", 0, errProtoBulk},
 		{"zero count", "*0\r\n", "", 0, errProtoMultibulk},
@@ -92,6 +93,45 @@ func TestParseCommand(t *testing.T) {
 				t.Errorf("parseCommand(%q) = %s, want %s", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// parseCommand parses the command at the start of b with a new
+// cmdParser.
+func parseCommand(b []byte, args [][]byte) ([][]byte, int, error) {
+	var p cmdParser
+	return p.parse(b, args)
+}
+
+// TestCmdParserResumes gives one cmdParser each command a byte more at a
+// time, in a new copy each time, as a reader that moves and grows its
+// buffer does: it must parse what a new cmdParser parses from the whole.
+func TestCmdParserResumes(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		multibulk("SET", "key", strings.Repeat("v", 100)),
+		multibulk("ECHO", "", "a", "\r\n"),
+		`ECHO "a\tb" c` + "\r\n",
+		"*3\r\n$3\r\nGET\r\n:1\r\n",
+		"ECHO \"a\r\n",
+	} {
+		wantArgs, wantN, wantErr := parseCommand([]byte(in), nil)
+		var p cmdParser
+		var args [][]byte
+		var n int
+		var err error
+		for k := 0; k <= len(in); k++ {
+			b := []byte(in[:k])
+			if args, n, err = p.parse(b, nil); n > 0 || err != nil {
+				break
+			}
+		}
+		if fmt.Sprintf("%q %d %v", args, n, err) != fmt.Sprintf("%q %d %v", wantArgs, wantN, wantErr) {
+			t.Errorf("byte by byte, %q parsed as %q, %d, %v; want %q, %d, %v", in, args, n, err, wantArgs, wantN, wantErr)
+		}
+		if p.next != 0 || p.left != 0 || len(p.marks) != 0 || p.scanned != 0 {
+			t.Errorf("after %q, the parser was left at %+v, want it new", in, p)
+		}
 	}
 }
 
@@ -294,5 +334,20 @@ func TestGuardBoundsReaderBuffer(t *testing.T) {
 	}
 	if len(rd.buf) > 32<<10 {
 		t.Errorf("the reader's buffer grew to %d bytes, want 32 KiB at most", len(rd.buf))
+	}
+}
+
+// emptyReader returns nothing, and no error, for ever.
+type emptyReader struct{}
+
+func (emptyReader) Read([]byte) (int, error) { return 0, nil }
+
+// TestReaderNoProgress checks that the reader gives up on a connection
+// whose reads return nothing, and no error, as bufio does, instead of
+// spinning.
+func TestReaderNoProgress(t *testing.T) {
+	t.Parallel()
+	if _, err := newReader(emptyReader{}, 1<<20).next(); err != io.ErrNoProgress {
+		t.Errorf("next = %v, want %v", err, io.ErrNoProgress)
 	}
 }
