@@ -40,7 +40,7 @@ type reader struct {
 	end   int
 	small []byte // the buffer of readBufBytes, kept while buf is a grown one
 	max   int    // the most buf may grow to, in bytes
-	err   error  // the error that came with the last bytes read, reported after their commands
+	err   error  // what ended the input (a read's error, a parse's), reported after the commands before it
 
 	p    cmdParser  // where the parse of the command at buf[start:] stopped
 	args [][]byte   // the arguments of the commands next returned last, one command after the other
