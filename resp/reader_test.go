@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/tidwall/redcon"
 )
 
 // quoted returns cmds as the guard tests show them: each command's
@@ -350,4 +353,30 @@ func TestReaderNoProgress(t *testing.T) {
 	if _, err := newReader(emptyReader{}, 1<<20).next(); err != io.ErrNoProgress {
 		t.Errorf("next = %v, want %v", err, io.ErrNoProgress)
 	}
+}
+
+// TestServeConnParseError serves a connection without the guard, so that
+// the reader sees what the guard would have dropped: the commands before
+// it run, the client gets the protocol error, and the connection closes.
+func TestServeConnParseError(t *testing.T) {
+	f := newRegistry(t)
+	srv, err := New(Config{Registry: f.reg, Default: f.def})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, client := net.Pipe()
+	defer client.Close()
+	cl := srv.h.newClient(&trackedConn{Conn: server}, nil)
+	cl.w.w = redcon.NewWriter(cl.conn)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.serveConn(cl)
+	}()
+	go client.Write([]byte("PING\r\n*0\r\nPING\r\n")) // net.Pipe: unbuffered; the server stops reading at the error
+	got, err := io.ReadAll(client)
+	if want := "+PONG\r\n-" + string(errProtoMultibulk) + "\r\n"; string(got) != want || err != nil {
+		t.Errorf("replies = %q, %v; want %q, EOF", got, err, want)
+	}
+	<-done
 }
