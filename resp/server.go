@@ -11,10 +11,11 @@
 //
 // Every accepted connection passes through a framing guard (guard.go)
 // before the connection's reader parses it, so that no malformed or
-// oversized input reaches the parser. Under the guard is the socket (socket.go): TLS, when
-// configured, and the write, idle and keepalive timeouts. The server writes
-// a connection's replies out as they grow (afterReply), so what it holds for
-// a client that does not read is bounded by MaxOutputBytes and WriteTimeout.
+// oversized input reaches the parser. Under the guard is the socket
+// (socket.go): TLS, when configured, and the write, idle and keepalive
+// timeouts. The server writes a connection's replies out as they grow
+// (afterReply), so what it holds for a client that does not read is
+// bounded by MaxOutputBytes and WriteTimeout.
 package resp
 
 import (
