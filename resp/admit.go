@@ -21,7 +21,7 @@ const errProtected = "-DENIED Redis is running in protected mode because protect
 	"NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
 
 // admit returns the line that refuses the new connection c, after
-// counting the refusal, or "" if c may be served. It runs on redcon's
+// counting the refusal, or "" if c may be served. It runs on Serve's
 // accept loop, like accept, its caller.
 func (s *Server) admit(c net.Conn) string {
 	// Only accept, on this one goroutine, adds to connected, so no other

@@ -3,6 +3,7 @@ package resp
 import (
 	"context"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +86,57 @@ func BenchmarkMGetHit(b *testing.B) {
 		h.exec(cl, args)
 		cl.w.flush()
 	}
+}
+
+// BenchmarkPipeline pushes pipelines of n SETs or GET hits of 64-byte
+// values through the real connection loop, over loopback: the reader, the
+// handler and the flush, as redis-benchmark -P n drives them. ns/cmd and
+// the allocations are per command.
+func BenchmarkPipeline(b *testing.B) {
+	for _, n := range []int{1, 16, 100} {
+		b.Run("set"+strconv.Itoa(n), func(b *testing.B) { benchPipeline(b, "SET", n) })
+		b.Run("get"+strconv.Itoa(n), func(b *testing.B) { benchPipeline(b, "GET", n) })
+	}
+}
+
+// benchPipeline sends pipelines of n commands named cmd (SET or GET) of
+// distinct keys, and reads back their replies.
+func benchPipeline(b *testing.B, cmd string, n int) {
+	f := newFixture(b, nil)
+	c, r := dial(b, f.addr)
+	c.SetDeadline(time.Time{})
+	value := strings.Repeat("v", 64)
+	var set, get, wantGet strings.Builder
+	for i := range n {
+		key := "key:" + strconv.Itoa(100000+i)
+		set.WriteString(multibulk("SET", key, value))
+		get.WriteString(multibulk("GET", key))
+		wantGet.WriteString(bulk(value))
+	}
+	wantSet := strings.Repeat("+OK\r\n", n)
+	send, want := set.String(), wantSet
+	if cmd == "GET" {
+		// Fill the keys first.
+		if _, err := io.WriteString(c, set.String()); err != nil {
+			b.Fatal(err)
+		}
+		if got := readN(b, r, len(wantSet)); got != wantSet {
+			b.Fatalf("fill replies = %q, want %q", got, wantSet)
+		}
+		send, want = get.String(), wantGet.String()
+	}
+	buf, msg := make([]byte, len(want)), []byte(send) // io.WriteString would allocate a copy
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(r, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if string(buf) != want {
+		b.Fatalf("replies = %q, want %q", buf, want)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/cmd")
 }

@@ -18,7 +18,7 @@ const (
 	closeNow                  // POST, Host: close without sending anything more
 )
 
-// client is the state of one connection, kept in redcon's Conn.Context. It
+// client is the state of one connection, made by Server.accept. It
 // is used only by the goroutine that serves the connection.
 type client struct {
 	id      int64

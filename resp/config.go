@@ -83,10 +83,11 @@ type Config struct {
 	// MaxBulkBytes is the longest argument a client may send, in bytes,
 	// like Redis's proto-max-bulk-len (512 MiB there); zero selects 64 MiB.
 	// A longer one gets "ERR Protocol error: invalid bulk length" and the
-	// connection is closed. redcon keeps a command in memory until all of
-	// it has arrived, in a buffer that doubles as it grows and is kept
-	// while the connection lasts: a connection may use four times its
-	// largest command for a moment, and twice it after (docs/robustness.md).
+	// connection is closed. A connection keeps a command in memory until
+	// all of it has arrived, in a read buffer that doubles as it grows, up
+	// to MaxCommandBytes, and goes back to 16 KiB once the command has
+	// run: a connection may use three times its largest command for a
+	// moment (the buffer being doubled and the new one).
 	MaxBulkBytes int64
 
 	// MaxCommandBytes is the most bytes one command may take on the wire,

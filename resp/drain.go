@@ -8,11 +8,10 @@ import (
 	"time"
 )
 
-// listener is the net.Listener that Serve hands to redcon. It wraps each
+// listener is the net.Listener that Serve accepts from. It wraps each
 // accepted connection (see Server.wrapConn), and once Shutdown has closed the
-// real listener it holds redcon's accept loop back until the connections
-// are drained: when Accept fails, redcon closes every connection at once,
-// and the commands in flight must be let finish first.
+// real listener it holds Serve's accept loop back until the connections
+// are drained, so that Serve returns only once they are gone.
 type listener struct {
 	net.Listener
 	s       *Server
@@ -24,7 +23,8 @@ type listener struct {
 
 // Accept returns the next connection. After a temporary failure (out of
 // file descriptors, say) it waits a little before trying again, as
-// net/http does, instead of letting redcon spin.
+// net/http does, instead of spinning. It fails only once the listener is
+// closed.
 func (l *listener) Accept() (net.Conn, error) {
 	var delay time.Duration
 	for {
@@ -70,8 +70,8 @@ func (l *listener) acceptErr() error {
 
 // trackedConn is a server connection that Shutdown can drain: it stops
 // reading commands once draining, and a read already waiting is woken.
-// redcon reads from it only on the connection's goroutine, after it has
-// flushed the replies to the commands read before, so a connection waiting
+// The connection's reader reads from it only on the connection's
+// goroutine, after it has flushed the replies to the commands read before, so a connection waiting
 // in Read has nothing in flight.
 type trackedConn struct {
 	net.Conn             // the guardConn
@@ -88,10 +88,10 @@ type trackedConn struct {
 }
 
 // Read reads from the connection unless it is draining, in which case it
-// reports io.EOF so that redcon closes the connection.
+// reports io.EOF so that the connection's loop closes the connection.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	if c.refusal != "" {
-		// Written here, on the connection's goroutine, and not on redcon's
+		// Written here, on the connection's goroutine, and not on Serve's
 		// accept loop: with TLS, the first write waits on a handshake.
 		c.Conn.Write([]byte(c.refusal)) // the connection closes anyway
 		return 0, errRefused

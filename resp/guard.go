@@ -91,37 +91,42 @@ func newGuardLimits(cfg Config) guardLimits {
 	}
 }
 
-// guardConn checks the bytes a client sends before redcon's reader sees
-// them. redcon trusts the lengths a client declares: "*1\r\n$9223372036854775807\r\n"
-// makes it index out of range and crash the process, "*9223372036854775807\r\n"
+// guardConn checks the bytes a client sends before the connection's
+// reader (reader.go) parses them: it enforces Redis's framing and limits,
+// and sends Redis's errors. It was built for redcon's reader, which trusts
+// the lengths a client declares: "*1\r\n$9223372036854775807\r\n" makes it
+// index out of range and crash the process, "*9223372036854775807\r\n"
 // makes it loop on the count for ever, and nothing bounds what it buffers.
+// rcache's reader checks the framing again, but only as a defence; the
+// limits are the guard's alone.
 //
 // Read scans the bytes it returns with a state machine over the frames of
 // RESP (an inline line; "*<count>\r\n" then count times "$<len>\r\n<payload>\r\n"),
 // in the caller's buffer: it does not buffer a payload, it counts its
 // bytes as they pass (it moves them down in place only after a frame it
 // drops, and holds back at most maxTailBytes of an incomplete frame, as
-// below). Everything it passes on, redcon parses into the same
-// commands, with the same boundaries, and without error. It drops the
-// frames that Redis takes as empty commands and redcon refuses ("*0\r\n",
-// "*-1\r\n"). On the first byte that breaks the protocol or a limit, Read
-// passes on the commands complete before it; the next Read, which redcon
-// makes only once it has run them and flushed their replies, sends the
-// client Redis's error for it and reports a *protocolError, upon which
-// redcon closes the connection.
+// below). Everything it passes on, the reader, and redcon's reader, parse
+// into the same commands, with the same boundaries, and without error
+// (FuzzGuard, FuzzReaderMatchesRedcon). It drops the frames that Redis
+// takes as empty commands and both readers refuse ("*0\r\n", "*-1\r\n").
+// On the first byte that breaks the protocol or a limit, Read passes on
+// the commands complete before it; the next Read, which the connection's
+// loop makes only once it has run them and flushed their replies, sends
+// the client Redis's error for it and reports a *protocolError, upon which
+// the connection closes.
 //
 // Read also waits to pass on bytes until they complete a frame or fill the
-// buffer. redcon parses the whole pending command again after every read,
-// at a cost that grows with its declared count, and recurses once per
-// read: bytes trickled one at a time would each pay the parse, and a few
-// million of them overflow the goroutine's stack, which kills the process.
+// buffer. A reader parses the whole pending command again after every
+// read, at a cost that grows with its declared count (redcon's also
+// recursed once per read: a few million bytes trickled one at a time
+// overflowed the goroutine's stack): waiting, a long command is parsed
+// again only once per buffer it fills, and the buffer doubles.
 //
 // And a Read that completes a frame ends at a frame's end: Read holds back
-// the start of the next frame, and scans it again on the next Read. When
-// its buffer is full and holds the start of a command, redcon doubles it
-// rather than move the start down, and shrinks it only once it is empty:
-// a client that streams commands with no pause at a command's end would
-// grow it without bound.
+// the start of the next frame, and scans it again on the next Read. A
+// reader whose buffer is full and holds the start of a command grows it,
+// and shrinks it only once it is empty: a client that streams commands
+// with no pause at a command's end would otherwise grow it without bound.
 //
 // A guardConn is read by one goroutine at a time, the one serving its
 // connection; setAuthenticated may be called from any goroutine.
@@ -196,8 +201,8 @@ func (g *guardConn) Read(p []byte) (int, error) {
 }
 
 // report sends the client the error for g.bad, the first time, and
-// returns the error that ends the connection. redcon has flushed every
-// reply before it reads again, so the line goes out after them, whole.
+// returns the error that ends the connection. The connection's loop has
+// flushed every reply before it reads again, so the line goes out after them, whole.
 func (g *guardConn) report() error {
 	if !g.sent {
 		g.sent = true

@@ -21,7 +21,7 @@ type handler struct {
 
 	// base is the parent of every command's context. It carries no values;
 	// Server.Shutdown cancels it when the commands in flight outlive its
-	// ctx. It is kept here because redcon has no context to hand a command
+	// ctx. It is kept here because no context comes with a command
 	// (STYLE rule 24); no request uses it as is.
 	base context.Context
 	// timeout is the cause of a command's context when CommandTimeout
@@ -73,7 +73,7 @@ func newHandler(cfg Config, base context.Context, now func() time.Time) *handler
 // parses its arguments, calls the engine and writes its reply.
 func (h *handler) exec(cl *client, args [][]byte) {
 	if len(args) == 0 {
-		return // redcon never hands over an empty command
+		return // the reader never hands over an empty command
 	}
 	// A client sends the same command again and again (a pipeline of
 	// GETs): try the one it sent last before the table.

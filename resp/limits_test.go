@@ -248,12 +248,21 @@ func TestWriterLimit(t *testing.T) {
 // replies: once the socket buffers are full the server's write stalls, and
 // WriteTimeout closes the connection and frees its goroutine. (ECHOs of
 // 32 KiB fill the buffers sooner than PINGs would, under -race too.)
+//
+// The client's receive buffer is small, to fill sooner, but not below two
+// of loopback's 64 KiB segments: with 4 KiB (8 KiB in the kernel) one
+// 32 KiB reply overfilled it, the client's kernel then dropped every
+// packet from the server, the window updates included, and about one run
+// in 25 stalled with the server waiting for the rest of a command that the
+// client could not send, its replies queued far below the send buffer's
+// limit, so that no write ever timed out (on main and on the new reader
+// alike; ss showed the state).
 func TestFloodThatDoesNotReadIsClosed(t *testing.T) {
 	const writeTimeout = 300 * time.Millisecond
 	f := newFixture(t, func(c *Config) { c.WriteTimeout = writeTimeout })
 	c, r := dial(t, f.addr)
 	if tc, ok := c.(interface{ SetReadBuffer(int) error }); ok {
-		tc.SetReadBuffer(4 << 10)
+		tc.SetReadBuffer(128 << 10)
 	}
 	ping(t, c, r)
 	var wg sync.WaitGroup

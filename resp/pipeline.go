@@ -5,21 +5,18 @@ import (
 	"sync"
 
 	"github.com/rcache/rcache/engine/group"
-	"github.com/tidwall/redcon"
 )
 
-// Pipelined GETs. redcon hands the server one command at a time, so a
-// client that pipelines GETs of keys owned by other nodes would wait for
-// one peer round trip per GET, one after the other. Instead, a GET that has
-// another GET queued behind it takes the rest of the pipeline from redcon
-// (conn.ReadPipeline, which hands over every command queued) and the server
-// runs it itself, in order (servePipeline):
+// Pipelined GETs. Run one at a time, the GETs of keys owned by other nodes
+// that a client pipelines would each wait for one peer round trip, one
+// after the other. Instead, the connection's loop hands servePipeline every
+// command read at once, and it runs them in order:
 //
 //   - each run of consecutive GETs, up to maxGetRun of them, is fetched
 //     together: the keys in memory first, without copying them, then the
 //     others with one GetMany per group (a group's GetMany asks each owner
 //     once, in parallel), the groups in parallel;
-//   - every other command, and a lone GET, runs as serveRESP would run it.
+//   - every other command, and a lone GET, runs alone (serveCommand).
 //
 // So a GET never moves across another command: a SET before it is done
 // before it is fetched, a DEL after it after it is fetched. The replies go
@@ -63,45 +60,41 @@ type getBatch struct {
 	res  []group.Result
 }
 
-// servePipeline runs the commands first and then rest, in order, for the
+// servePipeline runs cmds, the commands of a pipeline, in order, for the
 // connection cl: the runs of GETs together (serveGets), the other commands
-// one by one (serveCommand). It stops when the connection closes.
-func (s *Server) servePipeline(conn redcon.Conn, cl *client, first redcon.Command, rest []redcon.Command) {
-	n := 1 + len(rest)
-	args := func(i int) [][]byte {
-		if i == 0 {
-			return first.Args
-		}
-		return rest[i-1].Args
-	}
+// one by one (serveCommand). It reports false, and stops, once the
+// connection is closing.
+func (s *Server) servePipeline(cl *client, cmds [][][]byte) bool {
+	n := len(cmds)
 	run := &cl.run
 	for i := 0; i < n; {
 		j := i
-		for cl.authed && j < n && j-i < maxGetRun && isGet(args(j)) {
+		for cl.authed && j < n && j-i < maxGetRun && isGet(cmds[j]) {
 			j++
 		}
 		if j-i < 2 {
-			if !s.serveCommand(conn, cl, args(i), i+1 < n) {
-				return
+			if !s.serveCommand(cl, cmds[i], i+1 < n) {
+				return false
 			}
 			i++
 			continue
 		}
 		run.keys = run.keys[:0]
 		for k := i; k < j; k++ {
-			run.keys = append(run.keys, args(k)[1])
+			run.keys = append(run.keys, cmds[k][1])
 		}
-		if !s.serveGets(conn, cl, j < n) {
-			return
+		if !s.serveGets(cl, j < n) {
+			return false
 		}
 		i = j
 	}
+	return true
 }
 
 // serveGets fetches the run of GETs in cl.run.keys and writes their
 // replies, each followed by afterReply; more says whether commands follow
 // the run. It reports false once the connection is closing.
-func (s *Server) serveGets(conn redcon.Conn, cl *client, more bool) bool {
+func (s *Server) serveGets(cl *client, more bool) bool {
 	run := &cl.run
 	ctx := s.h.fetchGets(run)
 	defer func() {
@@ -113,7 +106,7 @@ func (s *Server) serveGets(conn redcon.Conn, cl *client, more bool) bool {
 	for i := range run.keys {
 		before := cl.w.pending
 		s.h.replyGet(ctx, cl, &run.res[i])
-		if !s.afterReply(conn, cl, before, more || i+1 < len(run.keys)) {
+		if !s.afterReply(cl, before, more || i+1 < len(run.keys)) {
 			return false
 		}
 	}

@@ -170,46 +170,22 @@ func BenchmarkGetPipelined(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*depth), "ns/get")
 }
 
-// pipeConn is the redcon.Conn of a connection whose pipeline a test
-// controls: serveRESP sees exactly the commands given, queued at once.
-type pipeConn struct {
-	redcon.Conn // nil: the methods serveRESP does not call panic
-	cl          *client
-	cmds        []redcon.Command
-	closed      bool
-}
-
-func (c *pipeConn) Context() any                   { return c.cl }
-func (c *pipeConn) PeekPipeline() []redcon.Command { return c.cmds }
-func (c *pipeConn) ReadPipeline() []redcon.Command {
-	cmds := c.cmds
-	c.cmds = nil
-	return cmds
-}
-func (c *pipeConn) Close() error {
-	c.closed = true
-	return nil
-}
-
-// servePipelined runs cmds through srv's serveRESP as redcon does for a
-// pipeline it read at once, for a new RESP2 client, and returns the bytes
-// written.
+// servePipelined runs cmds through srv's servePipeline, as the connection
+// loop does for a pipeline it read at once, for a new RESP2 client, and
+// returns the bytes written.
 func servePipelined(srv *Server, cmds ...[]string) string {
 	var buf bytes.Buffer
-	c := &pipeConn{cl: srv.h.newClient(nil, redcon.NewWriter(&buf))}
+	cl := srv.h.newClient(nil, redcon.NewWriter(&buf))
+	var pipeline [][][]byte
 	for _, args := range cmds {
-		cmd := redcon.Command{}
+		var cmd [][]byte
 		for _, a := range args {
-			cmd.Args = append(cmd.Args, []byte(a))
+			cmd = append(cmd, []byte(a))
 		}
-		c.cmds = append(c.cmds, cmd)
+		pipeline = append(pipeline, cmd)
 	}
-	for len(c.cmds) > 0 && !c.closed {
-		cmd := c.cmds[0]
-		c.cmds = c.cmds[1:]
-		srv.serveRESP(c, cmd)
-	}
-	c.cl.w.flush()
+	srv.servePipeline(cl, pipeline)
+	cl.w.flush()
 	return buf.String()
 }
 
@@ -396,7 +372,7 @@ func TestPipelinedGetsOutputLimit(t *testing.T) {
 }
 
 // BenchmarkGetRunHit measures a pipelined run of 16 GETs answered from
-// memory, through serveRESP without a socket: the run must allocate
+// memory, through servePipeline without a socket: the run must allocate
 // nothing, as a lone GET hit does not.
 func BenchmarkGetRunHit(b *testing.B) {
 	const depth = 16
@@ -405,17 +381,14 @@ func BenchmarkGetRunHit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := &pipeConn{cl: srv.h.newClient(nil, redcon.NewWriter(io.Discard))}
-	cmds := make([]redcon.Command, depth)
+	cl := srv.h.newClient(nil, redcon.NewWriter(io.Discard))
+	cmds := make([][][]byte, depth)
 	for i := range cmds {
 		key := []string{"scores:Tom", "scores:Jack", "scores:Sam", "plain"}[i%4]
-		cmds[i] = redcon.Command{Args: [][]byte{[]byte("GET"), []byte(key)}}
+		cmds[i] = [][]byte{[]byte("GET"), []byte(key)}
 	}
 	runCommand(srv.h, "SET", "plain", "x")
-	run := func() {
-		c.cmds = cmds[1:]
-		srv.serveRESP(c, cmds[0])
-	}
+	run := func() { srv.servePipeline(cl, cmds) }
 	run() // load the scores
 	b.ReportAllocs()
 	for b.Loop() {

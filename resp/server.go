@@ -1,5 +1,6 @@
 // Package resp serves rcache's groups to Redis clients over the Redis
-// protocol (RESP2 and RESP3), on top of github.com/tidwall/redcon.
+// protocol (RESP2 and RESP3). It reads commands itself (reader.go) and
+// writes replies with github.com/tidwall/redcon's Writer.
 //
 // A client key "name:key" addresses key in the configured group name; any
 // other key (no colon, an unknown prefix, or the default group's own name)
@@ -9,17 +10,19 @@
 // RCACHE.FLUSH reach every node.
 //
 // Every accepted connection passes through a framing guard (guard.go)
-// before redcon reads it, so that no malformed or oversized input reaches
-// redcon's parser. Under the guard is the socket (socket.go): TLS, when
-// configured, and the write, idle and keepalive timeouts. The server writes
-// a connection's replies out as they grow (serveRESP), so what it holds for
-// a client that does not read is bounded by MaxOutputBytes and WriteTimeout.
+// before the connection's reader parses it, so that no malformed or
+// oversized input reaches the parser. Under the guard is the socket
+// (socket.go): TLS, when configured, and the write, idle and keepalive
+// timeouts. The server writes a connection's replies out as they grow
+// (afterReply), so what it holds for a client that does not read is
+// bounded by MaxOutputBytes and WriteTimeout.
 package resp
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -91,8 +94,8 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		return errors.New("resp: Serve called twice")
 	}
-	// Every byte a client sends passes the guard (wrapConn) before
-	// redcon's reader.
+	// Every byte a client sends passes the guard (wrapConn) before the
+	// connection's reader.
 	l := &listener{Listener: ln, s: s, drained: make(chan struct{})}
 	s.ln = l
 	done := make(chan struct{})
@@ -106,23 +109,40 @@ func (s *Server) Serve(ln net.Listener) error {
 	addr := ln.Addr().String()
 	s.h.addr.Store(&addr)
 	s.h.cfg.Logger.Info("serving redis protocol", "addr", ln.Addr().String())
-	rs := redcon.NewServer(ln.Addr().String(), s.serveRESP, s.accept, s.closed)
-	rs.AcceptError = func(err error) {
-		s.h.cfg.Logger.Warn("accept failed", "err", err)
+	for {
+		// Accept fails only once the listener is closed; when Shutdown
+		// closed it, only once the connections are drained.
+		c, err := l.Accept()
+		if err != nil {
+			break
+		}
+		tc := c.(*trackedConn) // what listener.Accept returns
+		cl, ok := s.accept(tc)
+		if !ok {
+			tc.Close()
+			continue
+		}
+		go s.serveConn(cl)
 	}
-	// redcon returns nil, and closes every connection, once Accept reports
-	// that the listener is closed; listener.Accept holds that back until
-	// Shutdown is done draining.
-	if err := rs.Serve(l); err != nil {
-		return fmt.Errorf("resp: serve: %w", err)
-	}
+	ln.Close()
 	s.mu.Lock()
 	closing := s.closing
-	s.mu.Unlock()
+	var open []*client
 	if !closing {
-		return fmt.Errorf("resp: accept: %w", l.acceptErr())
+		for cl := range s.conns {
+			open = append(open, cl)
+		}
 	}
-	return nil
+	s.mu.Unlock()
+	if closing {
+		return nil
+	}
+	// The listener failed: end every connection (their goroutines then
+	// unregister them), outside the lock, as a TLS close writes.
+	for _, cl := range open {
+		cl.conn.Close()
+	}
+	return fmt.Errorf("resp: accept: %w", l.acceptErr())
 }
 
 // Shutdown stops accepting connections, lets the commands in flight finish
@@ -205,39 +225,31 @@ func (s *Server) signalIdleLocked() {
 	}
 }
 
-// accept registers a new connection; it runs on redcon's accept loop
-// before the connection's goroutine starts. A connection that admit
-// refuses is registered too, so that Shutdown waits for its goroutine,
-// which sends the refusal and closes it (trackedConn.Read).
-func (s *Server) accept(conn redcon.Conn) bool {
-	tc, ok := conn.NetConn().(*trackedConn)
-	if !ok {
-		return false
-	}
+// accept registers a new connection, and returns its client; it runs on
+// Serve's accept loop before the connection's goroutine starts. A
+// connection that admit refuses is registered too, so that Shutdown waits
+// for its goroutine, which sends the refusal and closes it
+// (trackedConn.Read). It reports false once Shutdown has begun.
+func (s *Server) accept(tc *trackedConn) (*client, bool) {
 	tc.refusal = s.admit(tc)
-	cl := s.h.newClient(tc, redcon.BaseWriter(conn))
+	cl := s.h.newClient(tc, redcon.NewWriter(tc))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return false
+		return nil, false
 	}
 	s.conns[cl] = struct{}{}
 	if tc.refusal == "" {
 		s.h.connected.Add(1)
 		s.h.received.Add(1)
 	}
-	conn.SetContext(cl)
-	return true
+	return cl, true
 }
 
-// closed unregisters a connection; redcon calls it as the connection's
-// goroutine ends.
-func (s *Server) closed(conn redcon.Conn, err error) {
-	cl, ok := conn.Context().(*client)
-	if !ok {
-		return
-	}
-	if err != nil && !errors.Is(err, net.ErrClosed) {
+// closed unregisters a connection, closed, as its goroutine ends; err is
+// what ended it.
+func (s *Server) closed(cl *client, err error) {
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		s.h.cfg.Logger.Debug("connection ended", "addr", cl.addr, "err", err)
 	}
 	if cl.conn.refusal == "" {
@@ -249,49 +261,56 @@ func (s *Server) closed(conn redcon.Conn, err error) {
 	s.mu.Unlock()
 }
 
+// serveConn serves cl's connection, on a goroutine of its own, until it
+// closes: it reads the commands the client sent, as many as arrived at
+// once (the pipeline), runs them in order (servePipeline), and sends their
+// replies, then reads again.
+func (s *Server) serveConn(cl *client) {
+	rd := newReader(cl.conn, readerMax(s.lim))
+	var err error
+	for {
+		var cmds [][][]byte
+		if cmds, err = rd.next(); err != nil {
+			break
+		}
+		if !s.servePipeline(cl, cmds) {
+			break
+		}
+	}
+	if pe, ok := errors.AsType[*parseError](err); ok {
+		// The guard let through what the reader cannot parse: a bug.
+		// Tell the client, as the guard would have, and say so.
+		s.h.cfg.Logger.Error("connection closed: the guard passed a command the reader refuses",
+			"client", cl.id, "addr", cl.addr, "err", err)
+		cl.w.w.WriteError(string(pe.reply))
+		cl.w.flush()
+	}
+	cl.conn.Close()
+	s.closed(cl, err)
+}
+
 // flushBytes is how many bytes of replies a connection lets pend before it
 // writes them out, in the middle of a pipeline.
 const flushBytes = 64 << 10
 
-// serveRESP runs one command. redcon calls it on the connection's own
-// goroutine, once per command, in order.
-//
-// A GET followed in the pipeline by another GET takes the whole pipeline
-// over (servePipeline), so that the run of GETs is fetched together.
-// Anything else runs alone (serveCommand).
-func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
-	cl, ok := conn.Context().(*client)
-	if !ok {
-		conn.Close()
-		return
-	}
-	next := conn.PeekPipeline()
-	if len(next) > 0 && cl.authed && isGet(cmd.Args) && isGet(next[0].Args) {
-		s.servePipeline(conn, cl, cmd, conn.ReadPipeline())
-		return
-	}
-	s.serveCommand(conn, cl, cmd.Args, len(next) > 0)
-}
-
 // serveCommand runs one command and sends or drops its reply (afterReply);
 // more says whether commands follow it in the pipeline. It reports false
 // once the connection is closing: no further command may run.
-func (s *Server) serveCommand(conn redcon.Conn, cl *client, args [][]byte, more bool) bool {
+func (s *Server) serveCommand(cl *client, args [][]byte, more bool) bool {
 	before := cl.w.pending
 	s.h.exec(cl, args)
-	return s.afterReply(conn, cl, before, more)
+	return s.afterReply(cl, before, more)
 }
 
 // afterReply acts on the reply just written, whose bytes begin after
 // before pending ones; more says whether commands (or replies of a run of
-// GETs) follow it. It reports false once the connection is closing.
+// GETs) follow it. It reports false once the connection is closing, having
+// sent what the closing lets through.
 //
-// It writes the replies out itself, after the last command of each
-// pipeline redcon read (redcon's own flush then has nothing to write) and
-// whenever flushBytes are pending: redcon would otherwise keep the replies
-// of the whole pipeline in memory, and a client pipelining GETs of large
-// values would need all of them to fit in MaxOutputBytes.
-func (s *Server) afterReply(conn redcon.Conn, cl *client, before int64, more bool) bool {
+// It writes the replies out after the last command of each pipeline read
+// and whenever flushBytes are pending, so that a client pipelining GETs of
+// large values does not need all of their replies to fit in MaxOutputBytes.
+func (s *Server) afterReply(cl *client, before int64, more bool) bool {
 	if cl.closing == keepOpen {
 		switch {
 		case cl.w.over:
@@ -300,14 +319,12 @@ func (s *Server) afterReply(conn redcon.Conn, cl *client, before int64, more boo
 			s.h.outputLimitCloses.Add(1)
 			s.h.cfg.Logger.Warn("connection closed: a reply passed the output limit",
 				"client", cl.id, "addr", cl.addr, "maxoutputbytes", s.h.cfg.MaxOutputBytes)
-			bw := redcon.BaseWriter(conn)
-			pend := bw.Buffer()
-			bw.SetBuffer(pend[:min(before, int64(len(pend)))]) // min: never trust a count to slice
+			pend := cl.w.w.Buffer()
+			cl.w.w.SetBuffer(pend[:min(before, int64(len(pend)))]) // min: never trust a count to slice
 			cl.closing = closeAfterReply
 		case cl.w.pending >= flushBytes || !more:
 			if err := cl.w.flush(); err != nil {
-				// redcon's next Flush reports err, and closes the
-				// connection; the commands still pipelined must not run.
+				// The commands still pipelined must not run.
 				s.h.cfg.Logger.Debug("write failed", "client", cl.id, "err", err)
 				cl.closing = closeNow
 			}
@@ -315,13 +332,12 @@ func (s *Server) afterReply(conn redcon.Conn, cl *client, before int64, more boo
 	}
 	switch cl.closing {
 	case closeAfterReply:
-		conn.ReadPipeline() // the commands pipelined after QUIT do not run
-		conn.Close()        // flushes the replies so far, +OK included
+		// The commands pipelined after QUIT do not run; the replies so
+		// far, +OK included, go out.
+		cl.w.flush()
 		return false
 	case closeNow:
-		conn.ReadPipeline()
-		redcon.BaseWriter(conn).SetBuffer(nil) // like Redis, send nothing more
-		conn.Close()
+		cl.w.w.SetBuffer(nil) // like Redis, send nothing more
 		return false
 	}
 	return true

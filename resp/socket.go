@@ -43,7 +43,7 @@ type socketConn struct {
 	woken bool       // wake was called: every read from now fails at once
 }
 
-// wrapConn returns c, just accepted, as the connection redcon reads: the
+// wrapConn returns c, just accepted, as the connection's reader reads it: the
 // socket under TLS if configured, the guard over it, and the trackedConn
 // over that, which Shutdown drains.
 func (s *Server) wrapConn(c net.Conn) *trackedConn {
@@ -88,7 +88,7 @@ func (s *socketConn) Read(p []byte) (int, error) {
 
 // Write writes p to the socket in chunks of at most writeChunkBytes, each
 // of which must be taken within WriteTimeout. Writing nothing does nothing,
-// not even a TLS handshake, so that redcon can close a connection from its
+// not even a TLS handshake, so that Serve can close a connection from its
 // accept loop without blocking on the client.
 func (s *socketConn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
