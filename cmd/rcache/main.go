@@ -164,6 +164,9 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 	if limit, derived := setMemoryLimit(budgets, env); derived {
 		log.Info("memory limit derived from the budgets", "gomemlimit", limit)
 	}
+	if prev, set := setGCPercent(env); set {
+		defer debug.SetGCPercent(prev)
+	}
 
 	tc, err := loadTLS(n.tls)
 	if err != nil {

@@ -50,3 +50,22 @@ func setMemoryLimit(budgets []int64, env lookupEnv) (int64, bool) {
 	debug.SetMemoryLimit(limit)
 	return limit, true
 }
+
+// gcPercent is the collector's GOGC unless the environment sets one. The
+// caches keep their entries in pointer-free pages (engine/lru), so a cycle
+// marks next to nothing however many entries there are (a forced GC with
+// 5M entries: 0.7 ms). Collecting four times as often as Go's default
+// thus costs little, and keeps the heap within a quarter of what is live
+// rather than up to twice it: RSS with 1M entries of 64 B measured 224 MB
+// at GOGC=100, 205 MB at 50 and 171 MB at 25, with the same fill rate and
+// redis-benchmark GET and SET -P16 rates within run-to-run noise.
+const gcPercent = 25
+
+// setGCPercent applies gcPercent unless GOGC is set in the environment,
+// which wins. It returns the previous setting and whether it set one.
+func setGCPercent(env lookupEnv) (int, bool) {
+	if _, ok := env("GOGC"); ok {
+		return 0, false
+	}
+	return debug.SetGCPercent(gcPercent), true
+}

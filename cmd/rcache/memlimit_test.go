@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"runtime/debug"
 	"testing"
 )
 
@@ -37,5 +38,26 @@ func TestSetMemoryLimitLeavesGOMEMLIMITAlone(t *testing.T) {
 	}
 	if _, derived := setMemoryLimit([]int64{1 << 20}, env); derived {
 		t.Error("a limit was derived although GOMEMLIMIT is set")
+	}
+}
+
+func TestSetGCPercent(t *testing.T) {
+	noEnv := func(string) (string, bool) { return "", false }
+	withGOGC := func(name string) (string, bool) { return "200", name == "GOGC" }
+
+	prev, set := setGCPercent(noEnv)
+	if !set {
+		t.Fatal("setGCPercent without GOGC set nothing")
+	}
+	defer debug.SetGCPercent(prev)
+	if got := debug.SetGCPercent(gcPercent); got != gcPercent {
+		t.Errorf("GC percent = %d, want %d", got, gcPercent)
+	}
+	debug.SetGCPercent(77)
+	if _, set := setGCPercent(withGOGC); set {
+		t.Error("setGCPercent changed the GC percent although GOGC is set")
+	}
+	if got := debug.SetGCPercent(77); got != 77 {
+		t.Errorf("GC percent = %d after setGCPercent with GOGC set, want 77 (untouched)", got)
 	}
 }
