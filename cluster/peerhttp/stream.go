@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rcache/rcache/engine/group"
 	"github.com/rcache/rcache/pb"
 	"google.golang.org/protobuf/proto"
 )
@@ -497,12 +498,18 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 			return
 		}
 		op, id, ms := hdr[4], binary.BigEndian.Uint32(hdr[5:]), int64(binary.BigEndian.Uint32(hdr[9:]))
+		req, status, msg := p.decodeFrame(op, ms, body)
+		if status != 0 {
+			ss.answer(id, status, []byte(msg))
+			continue
+		}
 		// A request answered from memory is answered here: handing it to a
 		// goroutine costs more than serving it (on a busy 2-core machine, a
 		// thread wake-up, ~80 us of a 200 us round trip). The others, which
 		// may wait on an origin, each get a goroutine, so that they do not
 		// hold up the requests behind them.
-		if status, answer, ok := p.serveFrameCached(op, body); ok {
+		if res, ok := req.cached(); ok {
+			status, answer := p.encodeAnswer(res)
 			ss.answer(id, status, answer)
 			continue
 		}
@@ -515,60 +522,90 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			status, answer := p.serveFrame(ctx, op, ms, body)
+			status, answer := p.encodeAnswer(req.serve(ctx))
 			ss.answer(id, status, answer)
 		}()
 	}
 }
 
-// serveFrame runs one request of a stream and returns the status and body
-// of its answer.
-func (p *Pool) serveFrame(ctx context.Context, op byte, ms int64, body []byte) (int, []byte) {
+// frameRequest is one well-formed request of a stream.
+type frameRequest struct {
+	g       *group.Group
+	get     *pb.GetRequest     // a streamGet
+	many    *pb.GetManyRequest // a streamGetMany
+	timeout time.Duration
+}
+
+// decodeFrame decodes a request of a stream. A malformed one, or one for an
+// unknown group, gets a non-zero status and msg, its answer, as over HTTP.
+func (p *Pool) decodeFrame(op byte, ms int64, body []byte) (req frameRequest, status int, msg string) {
 	if ms < 1 {
-		return http.StatusBadRequest, []byte("bad timeout")
+		return req, http.StatusBadRequest, "bad timeout"
 	}
-	ctx, cancel := context.WithTimeout(ctx, min(time.Duration(ms)*time.Millisecond, maxServeTimeout))
-	defer cancel()
-	var res proto.Message
+	req.timeout = min(time.Duration(ms)*time.Millisecond, maxServeTimeout)
+	var name string
 	switch op {
 	case streamGet:
-		in := new(pb.GetRequest)
-		if err := proto.Unmarshal(body, in); err != nil {
-			return http.StatusBadRequest, []byte("bad body: " + err.Error())
+		req.get = new(pb.GetRequest)
+		if err := proto.Unmarshal(body, req.get); err != nil {
+			return req, http.StatusBadRequest, "bad body: " + err.Error()
 		}
-		g := p.cfg.Registry.GetGroup(in.Group)
-		switch {
-		case in.Key == "":
-			return http.StatusBadRequest, []byte("empty key")
-		case g == nil:
-			return http.StatusNotFound, []byte("unknown group")
+		if req.get.Key == "" {
+			return req, http.StatusBadRequest, "empty key"
 		}
-		one := g.ServeGet(ctx, in)
-		if deadlinePassed(ctx, one) {
-			return http.StatusGatewayTimeout, []byte("deadline exceeded")
-		}
-		res = one
+		name = req.get.Group
 	case streamGetMany:
-		in := new(pb.GetManyRequest)
-		if err := proto.Unmarshal(body, in); err != nil {
-			return http.StatusBadRequest, []byte("bad body: " + err.Error())
+		req.many = new(pb.GetManyRequest)
+		if err := proto.Unmarshal(body, req.many); err != nil {
+			return req, http.StatusBadRequest, "bad body: " + err.Error()
 		}
-		g := p.cfg.Registry.GetGroup(in.Group)
-		switch {
-		case len(in.Keys) > maxBatchKeys:
-			return http.StatusBadRequest, []byte(fmt.Sprintf("more than %d keys", maxBatchKeys))
-		case g == nil:
-			return http.StatusNotFound, []byte("unknown group")
+		if len(req.many.Keys) > maxBatchKeys {
+			return req, http.StatusBadRequest, fmt.Sprintf("more than %d keys", maxBatchKeys)
 		}
-		many := g.ServeGetMany(ctx, in)
-		for _, one := range many.GetResults() {
-			if deadlinePassed(ctx, one) {
-				return http.StatusGatewayTimeout, []byte("deadline exceeded")
-			}
-		}
-		res = many
+		name = req.many.Group
 	default:
-		return http.StatusBadRequest, []byte("unknown op " + strconv.Itoa(int(op)))
+		return req, http.StatusBadRequest, "unknown op " + strconv.Itoa(int(op))
+	}
+	if req.g = p.cfg.Registry.GetGroup(name); req.g == nil {
+		return req, http.StatusNotFound, "unknown group"
+	}
+	return req, 0, ""
+}
+
+// cached answers req when that takes no load (Group.ServeGetCached).
+func (req frameRequest) cached() (proto.Message, bool) {
+	if req.get != nil {
+		return req.g.ServeGetCached(req.get)
+	}
+	return req.g.ServeGetManyCached(req.many)
+}
+
+// serve answers req under its timeout, loading what it must. A request
+// that runs out of time is answered nil: a 504.
+func (req frameRequest) serve(ctx context.Context) proto.Message {
+	ctx, cancel := context.WithTimeout(ctx, req.timeout)
+	defer cancel()
+	if req.get != nil {
+		res := req.g.ServeGet(ctx, req.get)
+		if deadlinePassed(ctx, res) {
+			return nil
+		}
+		return res
+	}
+	res := req.g.ServeGetMany(ctx, req.many)
+	for _, one := range res.GetResults() {
+		if deadlinePassed(ctx, one) {
+			return nil
+		}
+	}
+	return res
+}
+
+// encodeAnswer returns the status and body of the answer res: 200 and the
+// encoded message, or 504 when res is nil.
+func (p *Pool) encodeAnswer(res proto.Message) (int, []byte) {
+	if res == nil {
+		return http.StatusGatewayTimeout, []byte("deadline exceeded")
 	}
 	sanitize(res)
 	b, err := proto.Marshal(res)
@@ -577,51 +614,6 @@ func (p *Pool) serveFrame(ctx context.Context, op byte, ms int64, body []byte) (
 		return http.StatusInternalServerError, []byte("encode response")
 	}
 	return http.StatusOK, b
-}
-
-// serveFrameCached answers a request of a stream when that takes no load
-// (Group.ServeGetCached); ok is false when it cannot, or when the request
-// is malformed, which serveFrame then answers.
-func (p *Pool) serveFrameCached(op byte, body []byte) (status int, answer []byte, ok bool) {
-	var res proto.Message
-	switch op {
-	case streamGet:
-		in := new(pb.GetRequest)
-		if proto.Unmarshal(body, in) != nil || in.Key == "" {
-			return 0, nil, false
-		}
-		g := p.cfg.Registry.GetGroup(in.Group)
-		if g == nil {
-			return 0, nil, false
-		}
-		one, ok := g.ServeGetCached(in)
-		if !ok {
-			return 0, nil, false
-		}
-		res = one
-	case streamGetMany:
-		in := new(pb.GetManyRequest)
-		if proto.Unmarshal(body, in) != nil || len(in.Keys) > maxBatchKeys {
-			return 0, nil, false
-		}
-		g := p.cfg.Registry.GetGroup(in.Group)
-		if g == nil {
-			return 0, nil, false
-		}
-		many, ok := g.ServeGetManyCached(in)
-		if !ok {
-			return 0, nil, false
-		}
-		res = many
-	default:
-		return 0, nil, false
-	}
-	sanitize(res)
-	b, err := proto.Marshal(res)
-	if err != nil {
-		return 0, nil, false
-	}
-	return http.StatusOK, b, true
 }
 
 // answer sends one answer; the last of the writers waiting flushes. A
