@@ -39,66 +39,36 @@ func (h *handler) get(cl *client, args [][]byte) {
 	cl.w.BulkString(v.String())
 }
 
-// mget: MGET key [key ...]. The keys of each group are fetched with one
-// GetMany, which batches them per owner, and the groups in parallel. Like
-// Redis's MGET it never fails a key: a key that has no value, or whose
+// mget: MGET key [key ...]. The keys held in memory are answered in place;
+// the others of each group are fetched with one GetMany, which batches
+// them per owner (one Get for a single key), and the groups in parallel.
+// Like Redis's MGET it never fails a key: a key that has no value, or whose
 // load failed, is null.
 func (h *handler) mget(cl *client, args [][]byte) {
-	type batch struct {
-		g    *group.Group
-		idx  []int    // the positions of the keys in args[1:]
-		keys []string // the keys within g
-		res  []group.Result
-	}
-	keys := args[1:]
-	var batches []*batch // few: one per group named
-	for i, raw := range keys {
-		g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw)
-		if key == "" {
-			continue // null: GetMany would refuse it
+	// The keys are fetched as a run of pipelined GETs is (fetchGets): the
+	// ones in memory without a copy or an allocation, the others with one
+	// GetMany per group.
+	run := &cl.run
+	run.keys = append(run.keys[:0], args[1:]...)
+	ctx := h.fetchGets(run)
+	defer func() {
+		if ctx != nil {
+			ctx.end()
 		}
-		var b *batch
-		for _, c := range batches {
-			if c.g == g {
-				b = c
-				break
-			}
+		run.release()
+		if len(args)-1 > maxGetRun {
+			// Keep no more per connection than a run of GETs keeps.
+			run.keys, run.res = nil, nil
 		}
-		if b == nil {
-			b = &batch{g: g}
-			batches = append(batches, b)
-		}
-		b.idx = append(b.idx, i)
-		b.keys = append(b.keys, key)
-	}
-
-	ctx := h.commandContext()
-	defer ctx.end()
-	if len(batches) > 0 {
-		// The other groups in goroutines, the first one here.
-		var wg sync.WaitGroup
-		for _, b := range batches[1:] {
-			wg.Go(func() { b.res = b.g.GetMany(ctx, b.keys) })
-		}
-		batches[0].res = batches[0].g.GetMany(ctx, batches[0].keys)
-		wg.Wait()
-	}
-
-	values := make([]*group.ByteView, len(keys)) // nil: null
-	for _, b := range batches {
-		for j, i := range b.idx {
-			if b.res[j].Err == nil {
-				values[i] = &b.res[j].Value
-			}
-		}
-	}
-	cl.w.Array(len(values))
-	for _, v := range values {
-		if v == nil {
-			cl.w.Null()
+	}()
+	cl.w.Array(len(run.res))
+	for i := range run.res {
+		r := &run.res[i]
+		if r.null || r.err != nil {
+			cl.w.Null() // MGET answers null for a key it cannot get
 			continue
 		}
-		cl.w.BulkString(v.String())
+		cl.w.BulkString(r.v.String())
 	}
 }
 

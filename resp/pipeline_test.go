@@ -398,3 +398,42 @@ func BenchmarkGetRunHit(b *testing.B) {
 		b.Fatalf("GET calls = %d, want %d", got, depth*(b.N+1))
 	}
 }
+
+// TestMGetAsARun checks MGET, which is served as a run of GETs: across
+// groups, owners, misses and origin errors (null, as Redis's MGET), between
+// pipelined GET runs, and that an MGET longer than a run leaves the
+// connection holding nothing of it.
+func TestMGetAsARun(t *testing.T) {
+	f := newRegistry(t)
+	addRemoteGroup(t, f, 0)
+	srv, err := New(Config{Registry: f.reg, Default: f.def})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := servePipelined(srv,
+		[]string{"GET", "scores:Tom"}, []string{"GET", "scores:Sam"},
+		[]string{"MGET", "scores:Tom", "remote:a1", "remote:b1", "errs:x", "remote:a-missing", "scores:", "nope", "scores:Jack"},
+		[]string{"GET", "remote:a1"}, []string{"GET", "scores:Jack"})
+	want := bulk("630") + bulk("567") +
+		"*8\r\n" + bulk("630") + bulk("v:a1") + bulk("v:b1") + "$-1\r\n" + "$-1\r\n" + "$-1\r\n" + "$-1\r\n" + bulk("589") +
+		bulk("v:a1") + bulk("589")
+	if got != want {
+		t.Errorf("replies = %q, want %q", got, want)
+	}
+
+	var buf bytes.Buffer
+	cl := srv.h.newClient(nil, redcon.NewWriter(&buf))
+	args := [][]byte{[]byte("MGET")}
+	for i := range maxGetRun + 88 {
+		args = append(args, []byte("remote:a"+strconv.Itoa(i)))
+	}
+	srv.h.exec(cl, args)
+	cl.w.flush()
+	if n := strings.Count(buf.String(), "$"); n != maxGetRun+88 {
+		t.Errorf("MGET of %d keys: %d values in the reply", maxGetRun+88, n)
+	}
+	if cl.run.keys != nil || cl.run.res != nil {
+		t.Errorf("after an MGET of %d keys the connection keeps %d keys, %d results; want none",
+			maxGetRun+88, cap(cl.run.keys), cap(cl.run.res))
+	}
+}
