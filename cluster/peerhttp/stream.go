@@ -106,6 +106,9 @@ type clientStream struct {
 // reports whether the request may have reached the member; when it is
 // false, the stream was broken before it.
 func (s *clientStream) roundTrip(ctx context.Context, op byte, timeoutMs int64, body []byte, now time.Time) (r streamReply, sent bool) {
+	if err := ctx.Err(); err != nil {
+		return streamReply{err: err}, false
+	}
 	ch := make(chan streamReply, 1)
 	s.mu.Lock()
 	if s.err != nil {
@@ -125,6 +128,11 @@ func (s *clientStream) roundTrip(ctx context.Context, op byte, timeoutMs int64, 
 	hdr[4] = op
 	binary.BigEndian.PutUint32(hdr[5:], id)
 	binary.BigEndian.PutUint32(hdr[9:], uint32(min(timeoutMs, 1<<31)))
+	// A write that blocks, because the member stopped reading, must not
+	// outlast the caller's context: its end breaks the stream, which ends
+	// the write and the requests waiting on the stream, and they go again
+	// over HTTP, where the breaker sees the member's state.
+	stop := context.AfterFunc(ctx, func() { s.fail(fmt.Errorf("write: %w", context.Cause(ctx))) })
 	s.writers.Add(1)
 	s.wmu.Lock()
 	_, err := s.bw.Write(hdr[:])
@@ -135,6 +143,7 @@ func (s *clientStream) roundTrip(ctx context.Context, op byte, timeoutMs int64, 
 		err = s.bw.Flush()
 	}
 	s.wmu.Unlock()
+	stop()
 	if err != nil {
 		s.fail(fmt.Errorf("write: %w", err))
 	}
@@ -326,9 +335,11 @@ func (c *peer) sendStream(ctx context.Context, op byte, in proto.Message, out pr
 		return nil, false
 	}
 	body, err := proto.Marshal(in)
-	if err != nil {
+	if err != nil || int64(len(body)) > c.pool.cfg.MaxBodyBytes {
 		// A key that is not UTF-8, which a GetRequest cannot carry: HTTP
-		// sends it in the path.
+		// sends it in the path. A request over the body limit would make
+		// the member close the stream, under every request on it: over
+		// HTTP it gets its own 413.
 		return nil, false
 	}
 	deadline, _ := ctx.Deadline() // send sets one
@@ -493,8 +504,8 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 			p.cfg.Logger.Debug("peer stream closed: frame too large", "peer", peerName, "bytes", n)
 			return
 		}
-		body := make([]byte, n-(streamRequestHeader-4))
-		if _, err := io.ReadFull(br, body); err != nil {
+		body, err := readBody(br, n-(streamRequestHeader-4))
+		if err != nil {
 			return
 		}
 		op, id, ms := hdr[4], binary.BigEndian.Uint32(hdr[5:]), int64(binary.BigEndian.Uint32(hdr[9:]))
@@ -526,6 +537,23 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 			ss.answer(id, status, answer)
 		}()
 	}
+}
+
+// readBody reads a body of n bytes, growing its buffer as the bytes come
+// rather than allocating n at once: a peer that declares a large frame and
+// sends nothing costs nothing until it sends.
+func readBody(br *bufio.Reader, n int64) ([]byte, error) {
+	if n <= 64<<10 {
+		b := make([]byte, n)
+		_, err := io.ReadFull(br, b)
+		return b, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(64 << 10)
+	if _, err := io.CopyN(&buf, br, n); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // frameRequest is one well-formed request of a stream.

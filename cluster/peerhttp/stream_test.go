@@ -200,3 +200,35 @@ func TestStreamUpgradeNeedsSecret(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamOversizedRequestGoesOverHTTP checks that a request over the
+// body limit is not put on the stream, where the member would close the
+// stream under every request on it, but sent over HTTP, where it alone is
+// refused; the stream keeps serving.
+func TestStreamOversizedRequestGoesOverHTTP(t *testing.T) {
+	nodes := newCluster(t, clusterConfig{nodes: 2, streams: true, pool: peerhttp.Config{MaxBodyBytes: 1 << 10}})
+	a, b := nodes[0], nodes[1]
+	ctx := testContext(t)
+	pg, ok := a.pool.PickPeer(keyOwnedBy(t, nodes, b, "big"))
+	if !ok {
+		t.Fatal("no peer for a key b owns")
+	}
+	var keys [][]byte
+	for i := range 200 {
+		keys = append(keys, []byte("a-rather-long-key-"+strconv.Itoa(i)))
+	}
+	before, batches := streamedTo(a.pool, b.url), b.batches.Load()
+	if _, err := pg.GetMany(ctx, &pb.GetManyRequest{Group: "scores", Keys: keys}); err == nil || !strings.Contains(err.Error(), "413") {
+		t.Errorf("GetMany over the limit: err = %v, want a 413", err)
+	}
+	if got := b.batches.Load() - batches; got != 1 {
+		t.Errorf("HTTP GetManys at the owner = %d, want 1", got)
+	}
+	key := keyOwnedBy(t, nodes, b, "small")
+	if v, err := a.group.Get(ctx, key); err != nil || v.String() != "v:"+key {
+		t.Errorf("Get(%q) after it = %q, %v", key, v, err)
+	}
+	if got := streamedTo(a.pool, b.url) - before; got != 1 {
+		t.Errorf("requests on the stream = %d, want 1 (the Get after the refused GetMany)", got)
+	}
+}
