@@ -94,33 +94,29 @@ type clientStream struct {
 	wmu     sync.Mutex // guards bw
 	bw      *bufio.Writer
 
-	mu       sync.Mutex // guards pending, next, err and used
-	pending  map[uint32]chan streamReply
-	next     uint32
-	err      error     // why the stream broke; nil while it works
-	used     time.Time // when a request was last sent
-	requests int64     // requests sent
+	mu      sync.Mutex // guards pending, next, err and used
+	pending map[uint32]chan streamReply
+	next    uint32
+	err     error     // why the stream broke; nil while it works
+	used    time.Time // when a request was last sent
 }
 
-// roundTrip sends one request and waits for its answer, or for ctx. sent
-// reports whether the request may have reached the member; when it is
-// false, the stream was broken before it.
-func (s *clientStream) roundTrip(ctx context.Context, op byte, timeoutMs int64, body []byte, now time.Time) (r streamReply, sent bool) {
+// roundTrip sends one request and waits for its answer, or for ctx.
+func (s *clientStream) roundTrip(ctx context.Context, op byte, timeoutMs int64, body []byte, now time.Time) streamReply {
 	if err := ctx.Err(); err != nil {
-		return streamReply{err: err}, false
+		return streamReply{err: err}
 	}
 	ch := make(chan streamReply, 1)
 	s.mu.Lock()
 	if s.err != nil {
 		err := s.err
 		s.mu.Unlock()
-		return streamReply{err: err}, false
+		return streamReply{err: err}
 	}
 	id := s.next
 	s.next++
 	s.pending[id] = ch
 	s.used = now
-	s.requests++
 	s.mu.Unlock()
 
 	var hdr [streamRequestHeader]byte
@@ -149,12 +145,12 @@ func (s *clientStream) roundTrip(ctx context.Context, op byte, timeoutMs int64, 
 	}
 	select {
 	case r := <-ch:
-		return r, true
+		return r
 	case <-ctx.Done():
 		s.mu.Lock()
 		delete(s.pending, id)
 		s.mu.Unlock()
-		return streamReply{err: ctx.Err()}, true
+		return streamReply{err: ctx.Err()}
 	}
 }
 
@@ -343,7 +339,7 @@ func (c *peer) sendStream(ctx context.Context, op byte, in proto.Message, out pr
 		return nil, false
 	}
 	deadline, _ := ctx.Deadline() // send sets one
-	r, _ := st.roundTrip(ctx, op, ceilMillis(time.Until(deadline)), body, c.pool.cfg.Now())
+	r := st.roundTrip(ctx, op, ceilMillis(time.Until(deadline)), body, c.pool.cfg.Now())
 	if r.err == nil {
 		c.streamed.Add(1)
 	}

@@ -52,7 +52,7 @@ func TestStreamWriteHonoursContext(t *testing.T) {
 				go func() {
 					ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 					defer cancel()
-					r, _ := s.roundTrip(ctx, streamGetMany, 100, make([]byte, tt.body), time.Now())
+					r := s.roundTrip(ctx, streamGetMany, 100, make([]byte, tt.body), time.Now())
 					done <- r
 				}()
 			}
