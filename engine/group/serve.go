@@ -16,8 +16,14 @@ func (g *Group) ServeGet(ctx context.Context, in *pb.GetRequest) *pb.GetResponse
 	if res, ok := g.ServeGetCached(in); ok {
 		return res
 	}
+	return g.serveLoad(ctx, in.GetKey())
+}
+
+// serveLoad answers a request for key that ServeGetCached could not: it
+// loads key here (loadLocal looks in the cache again, inside the flight).
+func (g *Group) serveLoad(ctx context.Context, key string) *pb.GetResponse {
 	g.Stats.ServerRequests.Add(1)
-	return g.response(g.loadLocal(ctx, in.GetKey()))
+	return g.response(g.loadLocal(ctx, key))
 }
 
 // ServeGetCached answers in as ServeGet does when that takes no load: a
@@ -66,7 +72,7 @@ func (g *Group) ServeGetMany(ctx context.Context, in *pb.GetManyRequest) *pb.Get
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			out.Results[i] = g.ServeGet(ctx, req)
+			out.Results[i] = g.serveLoad(ctx, req.Key)
 		})
 	}
 	wg.Wait()
