@@ -57,8 +57,9 @@ func (h *handler) mget(cl *client, args [][]byte) {
 		}
 		run.release()
 		if len(args)-1 > maxGetRun {
-			// Keep no more per connection than a run of GETs keeps.
-			run.keys, run.res = nil, nil
+			// Keep no more per connection than a run of GETs keeps:
+			// the batches' slices grew with the keys too.
+			run.keys, run.res, run.batches = nil, nil, nil
 		}
 	}()
 	cl.w.Array(len(run.res))

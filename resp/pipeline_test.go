@@ -432,8 +432,8 @@ func TestMGetAsARun(t *testing.T) {
 	if n := strings.Count(buf.String(), "$"); n != maxGetRun+88 {
 		t.Errorf("MGET of %d keys: %d values in the reply", maxGetRun+88, n)
 	}
-	if cl.run.keys != nil || cl.run.res != nil {
-		t.Errorf("after an MGET of %d keys the connection keeps %d keys, %d results; want none",
-			maxGetRun+88, cap(cl.run.keys), cap(cl.run.res))
+	if cl.run.keys != nil || cl.run.res != nil || cl.run.batches != nil {
+		t.Errorf("after an MGET of %d keys the connection keeps %d keys, %d results, %d batches; want none",
+			maxGetRun+88, cap(cl.run.keys), cap(cl.run.res), cap(cl.run.batches))
 	}
 }
