@@ -152,11 +152,9 @@ func (p *Pool) serveGetMany(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	in.Group = rt.group
 	res := g.ServeGetMany(ctx, in)
-	for _, one := range res.GetResults() {
-		if deadlinePassed(ctx, one) {
-			p.fail(w, r, http.StatusGatewayTimeout, "deadline exceeded")
-			return
-		}
+	if batchDeadlinePassed(ctx, res) {
+		p.fail(w, r, http.StatusGatewayTimeout, "deadline exceeded")
+		return
 	}
 	p.reply(w, r, res)
 }
@@ -186,6 +184,16 @@ func (p *Pool) serveWrite(ctx context.Context, w http.ResponseWriter, r *http.Re
 // fired first, so that it loads the key itself either way.
 func deadlinePassed(ctx context.Context, res *pb.GetResponse) bool {
 	return res.GetOriginError() != "" && ctx.Err() != nil
+}
+
+// batchDeadlinePassed is deadlinePassed for any key of a batch.
+func batchDeadlinePassed(ctx context.Context, res *pb.GetManyResponse) bool {
+	for _, one := range res.GetResults() {
+		if deadlinePassed(ctx, one) {
+			return true
+		}
+	}
+	return false
 }
 
 // readRequest reads a body of at most Config.MaxBodyBytes into in. It

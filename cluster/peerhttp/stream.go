@@ -617,10 +617,8 @@ func (req frameRequest) serve(ctx context.Context) proto.Message {
 		return res
 	}
 	res := req.g.ServeGetMany(ctx, req.many)
-	for _, one := range res.GetResults() {
-		if deadlinePassed(ctx, one) {
-			return nil
-		}
+	if batchDeadlinePassed(ctx, res) {
+		return nil
 	}
 	return res
 }
