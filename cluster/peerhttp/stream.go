@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rcache/rcache/engine/group"
@@ -88,11 +87,7 @@ type clientStream struct {
 	conn io.ReadWriteCloser
 	max  int64 // the largest answer accepted, Config.MaxBodyBytes
 
-	// writers counts the goroutines writing or waiting to write: the last
-	// one flushes, so that requests sent together leave in one write.
-	writers atomic.Int32
-	wmu     sync.Mutex // guards bw
-	bw      *bufio.Writer
+	fw *frameWriter // sends the requests
 
 	mu      sync.Mutex // guards pending, next, err and used
 	pending map[uint32]chan streamReply
@@ -124,24 +119,19 @@ func (s *clientStream) roundTrip(ctx context.Context, op byte, timeoutMs int64, 
 	hdr[4] = op
 	binary.BigEndian.PutUint32(hdr[5:], id)
 	binary.BigEndian.PutUint32(hdr[9:], uint32(min(timeoutMs, 1<<31)))
-	// A write that blocks, because the member stopped reading, must not
-	// outlast the caller's context: its end breaks the stream, which ends
-	// the write and the requests waiting on the stream, and they go again
-	// over HTTP, where the breaker sees the member's state.
-	stop := context.AfterFunc(ctx, func() { s.fail(fmt.Errorf("write: %w", context.Cause(ctx))) })
-	s.writers.Add(1)
-	s.wmu.Lock()
-	_, err := s.bw.Write(hdr[:])
-	if err == nil {
-		_, err = s.bw.Write(body)
-	}
-	if s.writers.Add(-1) == 0 && err == nil {
-		err = s.bw.Flush()
-	}
-	s.wmu.Unlock()
-	stop()
-	if err != nil {
+	// A write that blocks, because the member stopped reading, breaks the
+	// stream after the peer timeout (fw's expire), which ends the requests
+	// waiting on it, and they go again over HTTP, where the breaker sees the
+	// member's state.
+	if err := s.fw.send(hdr[:], body, true); err != nil {
+		s.mu.Lock()
+		delete(s.pending, id)
+		s.mu.Unlock()
+		if errors.Is(err, errStreamBusy) {
+			return streamReply{err: err}
+		}
 		s.fail(fmt.Errorf("write: %w", err))
+		return streamReply{err: err}
 	}
 	select {
 	case r := <-ch:
@@ -300,12 +290,15 @@ func (c *peer) upgrade() (st *clientStream, refused bool, err error) {
 		_ = res.Body.Close()
 		return nil, true, fmt.Errorf("upgrade answered %s", res.Status)
 	}
-	return &clientStream{
-		conn:    rwc,
-		max:     c.pool.cfg.MaxBodyBytes,
-		bw:      bufio.NewWriterSize(rwc, 16<<10),
-		pending: make(map[uint32]chan streamReply),
-	}, false, nil
+	return newClientStream(rwc, c.pool.cfg.MaxBodyBytes, c.pool.cfg.Timeout), false, nil
+}
+
+// newClientStream returns a stream on conn that accepts answers of up to
+// max bytes and breaks when a write blocks for timeout.
+func newClientStream(conn io.ReadWriteCloser, max int64, timeout time.Duration) *clientStream {
+	s := &clientStream{conn: conn, max: max, pending: make(map[uint32]chan streamReply)}
+	s.fw = newFrameWriter(conn, streamMaxGathered, timeout, func() { s.fail(errors.New("write: timed out")) })
+	return s
 }
 
 // closeStream closes the peer's stream, if any, for good: a member that
@@ -346,6 +339,8 @@ func (c *peer) sendStream(ctx context.Context, op byte, in proto.Message, out pr
 	switch {
 	case r.err != nil && ctx.Err() != nil:
 		return r.err, true
+	case errors.Is(r.err, errStreamBusy):
+		return nil, false // the stream is well, only full: this one goes over HTTP
 	case r.err != nil:
 		c.smu.Lock()
 		if c.st == st {
@@ -471,11 +466,8 @@ func (p *Pool) serveStream(w http.ResponseWriter, r *http.Request) {
 
 // serverStream is the writing half of a stream this node serves.
 type serverStream struct {
-	conn    net.Conn
-	writers atomic.Int32
-	wmu     sync.Mutex // guards bw and broken
-	bw      *bufio.Writer
-	broken  bool
+	conn net.Conn
+	fw   *frameWriter // sends the answers
 }
 
 // serveFrames serves the requests read from br, answering on conn, until
@@ -484,13 +476,20 @@ type serverStream struct {
 func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 	ctx, cancel := context.WithCancel(p.streams.ctx)
 	defer cancel()
-	ss := &serverStream{conn: conn, bw: bufio.NewWriterSize(conn, 16<<10)}
+	// A write that blocks for ServerWriteTimeout closes the connection.
+	ss := &serverStream{conn: conn, fw: newFrameWriter(conn, 0, ServerWriteTimeout, func() { _ = conn.Close() })}
 	sem := make(chan struct{}, streamMaxInflight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel() // before the wait: the requests in flight end now
 	var hdr [streamRequestHeader]byte
 	for {
+		// The answers given on this goroutine wait until no whole frame
+		// is left to read without blocking: frames that came together are
+		// answered in one write.
+		if !frameBuffered(br) {
+			ss.flush()
+		}
 		_ = conn.SetReadDeadline(time.Now().Add(ServerIdleTimeout))
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			return
@@ -507,7 +506,7 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 		op, id, ms := hdr[4], binary.BigEndian.Uint32(hdr[5:]), int64(binary.BigEndian.Uint32(hdr[9:]))
 		req, status, msg := p.decodeFrame(op, ms, body)
 		if status != 0 {
-			ss.answer(id, status, []byte(msg))
+			ss.answer(id, status, []byte(msg), false)
 			continue
 		}
 		// A request answered from memory is answered here: handing it to a
@@ -517,9 +516,10 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 		// hold up the requests behind them.
 		if res, ok := req.cached(); ok {
 			status, answer := p.encodeAnswer(res)
-			ss.answer(id, status, answer)
+			ss.answer(id, status, answer, false)
 			continue
 		}
+		ss.flush() // before waiting for a place
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -530,7 +530,7 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			status, answer := p.encodeAnswer(req.serve(ctx))
-			ss.answer(id, status, answer)
+			ss.answer(id, status, answer, true)
 		}()
 	}
 }
@@ -638,30 +638,31 @@ func (p *Pool) encodeAnswer(res proto.Message) (int, []byte) {
 	return http.StatusOK, b
 }
 
-// answer sends one answer; the last of the writers waiting flushes. A
-// failed write closes the connection, which ends the stream's reader.
-func (ss *serverStream) answer(id uint32, status int, body []byte) {
+// answer sends one answer, or, unless flush, adds it to the next write.
+// A failed write closes the connection, which ends the stream's reader.
+func (ss *serverStream) answer(id uint32, status int, body []byte, flush bool) {
 	var hdr [streamAnswerHeader]byte
 	binary.BigEndian.PutUint32(hdr[0:], uint32(len(body)+streamAnswerHeader-4))
 	binary.BigEndian.PutUint32(hdr[4:], id)
 	binary.BigEndian.PutUint16(hdr[8:], uint16(status))
-	ss.writers.Add(1)
-	ss.wmu.Lock()
-	defer ss.wmu.Unlock()
-	if ss.broken {
-		ss.writers.Add(-1)
-		return
-	}
-	_ = ss.conn.SetWriteDeadline(time.Now().Add(ServerWriteTimeout))
-	_, err := ss.bw.Write(hdr[:])
-	if err == nil {
-		_, err = ss.bw.Write(body)
-	}
-	if ss.writers.Add(-1) == 0 && err == nil {
-		err = ss.bw.Flush()
-	}
-	if err != nil {
-		ss.broken = true
+	if err := ss.fw.send(hdr[:], body, flush); err != nil {
 		_ = ss.conn.Close()
 	}
+}
+
+// flush writes the answers waiting.
+func (ss *serverStream) flush() {
+	if err := ss.fw.flush(); err != nil {
+		_ = ss.conn.Close()
+	}
+}
+
+// frameBuffered reports whether br holds a whole request frame, which can
+// be read without blocking.
+func frameBuffered(br *bufio.Reader) bool {
+	if br.Buffered() < 4 {
+		return false
+	}
+	b, _ := br.Peek(4)
+	return int64(br.Buffered())-4 >= int64(binary.BigEndian.Uint32(b))
 }

@@ -3,15 +3,23 @@ package peerhttp
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
+	"io"
 	"net"
+	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/rcache/rcache/engine/group"
+	"github.com/rcache/rcache/pb"
 )
 
 // TestStreamWriteHonoursContext checks that a request whose write blocks,
-// because the member stopped reading, ends with its context, and so do the
-// requests queued behind it: the stream breaks, and they go over HTTP.
-// (Found by review: the write used to block until the member read again.)
+// because the member stopped reading, ends by its deadline, and so do the
+// requests queued behind it: the write breaks the stream after the peer
+// timeout (here the requests' own 100 ms), and they go over HTTP. (Found by
+// review: the write used to block until the member read again.)
 func TestStreamWriteHonoursContext(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -46,7 +54,7 @@ func TestStreamWriteHonoursContext(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			conn := tt.conn(t)
-			s := &clientStream{conn: conn, max: 1 << 20, bw: bufio.NewWriterSize(conn, 16<<10), pending: map[uint32]chan streamReply{}}
+			s := newClientStream(conn, 1<<20, 100*time.Millisecond)
 			done := make(chan streamReply, 2)
 			for range 2 {
 				go func() {
@@ -70,5 +78,87 @@ func TestStreamWriteHonoursContext(t *testing.T) {
 				t.Errorf("the stream is still usable after a write that timed out")
 			}
 		})
+	}
+}
+
+// recConn is a net.Conn that records its writes; it has no reading half
+// (serveFrames reads from its own bufio.Reader).
+type recConn struct {
+	net.Conn // nil: the methods serveFrames does not call
+
+	mu     sync.Mutex // guards writes
+	writes [][]byte
+}
+
+func (c *recConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes = append(c.writes, append([]byte(nil), p...))
+	return len(p), nil
+}
+func (c *recConn) Close() error                     { return nil }
+func (c *recConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *recConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *recConn) SetDeadline(time.Time) error      { return nil }
+
+// TestServeFramesAnswersTogether checks that frames that arrive together
+// and are answered from memory are answered in one write, and that a miss
+// still gets its answer (from its own goroutine) after them.
+func TestServeFramesAnswersTogether(t *testing.T) {
+	reg := group.NewRegistry()
+	g, err := reg.NewGroupWithConfig(group.Config{Name: "scores", HotProbability: -1,
+		Getter: group.GetterFunc(func(_ context.Context, key string) ([]byte, error) { return []byte("v:" + key), nil })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New("http://127.0.0.1:1", Config{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	var in []byte
+	for id, key := range []string{"a", "b", "c", "d", "e"} {
+		if _, err := g.Get(context.Background(), key); err != nil { // cached now
+			t.Fatal(err)
+		}
+		in = append(in, frame(streamGet, uint32(id), 1000, &pb.GetRequest{Group: "scores", Key: key})...)
+	}
+	in = append(in, frame(streamGet, 5, 1000, &pb.GetRequest{Group: "scores", Key: "miss"})...)
+
+	// The frames come in one piece; the stream stays open until the miss
+	// is answered (its end would cancel the miss).
+	conn := &recConn{}
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write(in)
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			conn.mu.Lock()
+			n := len(conn.writes)
+			conn.mu.Unlock()
+			if n >= 2 {
+				break
+			}
+		}
+		pw.Close()
+	}()
+	p.serveFrames(conn, bufio.NewReader(pr), "test")
+	conn.mu.Lock()
+	defer conn.mu.Unlock()
+	if len(conn.writes) != 2 {
+		t.Fatalf("%d writes for 5 cached frames and a miss that came together, want 2", len(conn.writes))
+	}
+	for i, want := range [][]uint32{{0, 1, 2, 3, 4}, {5}} {
+		var ids []uint32
+		for b := conn.writes[i]; len(b) >= streamAnswerHeader; {
+			n := binary.BigEndian.Uint32(b)
+			ids = append(ids, binary.BigEndian.Uint32(b[4:]))
+			if status := binary.BigEndian.Uint16(b[8:]); status != 200 {
+				t.Errorf("write %d: answer %d has status %d", i, ids[len(ids)-1], status)
+			}
+			b = b[4+n:]
+		}
+		if !slices.Equal(ids, want) {
+			t.Errorf("write %d answers ids %v, want %v", i, ids, want)
+		}
 	}
 }

@@ -1,0 +1,184 @@
+package peerhttp
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// gateWriter records every Write; each one waits for a value on release
+// (unless release is nil), or fails once closed.
+type gateWriter struct {
+	release chan struct{}
+	closed  chan struct{}
+	started chan struct{} // receives once per Write, as it starts
+
+	mu     sync.Mutex // guards writes
+	writes []string
+}
+
+func newGateWriter(gated bool) *gateWriter {
+	w := &gateWriter{closed: make(chan struct{}), started: make(chan struct{}, 100)}
+	if gated {
+		w.release = make(chan struct{})
+	}
+	return w
+}
+
+func (w *gateWriter) Write(p []byte) (int, error) {
+	w.started <- struct{}{}
+	if w.release != nil {
+		select {
+		case <-w.release:
+		case <-w.closed:
+			return 0, errors.New("closed")
+		}
+	}
+	w.mu.Lock()
+	w.writes = append(w.writes, string(p))
+	w.mu.Unlock()
+	return len(p), nil
+}
+
+func (w *gateWriter) got() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.writes...)
+}
+
+// waitWrites waits until n writes were made.
+func (w *gateWriter) waitWrites(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if got := w.got(); len(got) >= n {
+			return got
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("%d writes after 5 s, want %d: %q", len(w.got()), n, w.got())
+	return nil
+}
+
+// TestFrameWriterGathers checks that frames added while a write is under
+// way leave together in the next write, that their senders do not wait for
+// it, and that frames added without flush wait for a flush.
+func TestFrameWriterGathers(t *testing.T) {
+	w := newGateWriter(true)
+	fw := newFrameWriter(w, 0, time.Minute, func() {})
+	done := make(chan error)
+	go func() { done <- fw.send([]byte("h1"), []byte("a"), true) }()
+	<-w.started // the first write is under way, and blocked
+	for _, f := range []string{"b", "c"} {
+		if err := fw.send([]byte("h"), []byte(f), true); err != nil {
+			t.Fatalf("send %s during a write: %v", f, err)
+		}
+	}
+	w.release <- struct{}{} // the first write
+	<-w.started
+	w.release <- struct{}{} // the second
+	if err := <-done; err != nil {
+		t.Fatalf("first send: %v", err)
+	}
+	if got, want := strings.Join(w.got(), "|"), "h1a|hbhc"; got != want {
+		t.Errorf("writes %q, want %q", got, want)
+	}
+
+	// Without flush, frames wait; flush sends them in one write.
+	for _, f := range []string{"d", "e"} {
+		if err := fw.send([]byte("h"), []byte(f), false); err != nil {
+			t.Fatalf("send %s: %v", f, err)
+		}
+	}
+	if n := len(w.got()); n != 2 {
+		t.Fatalf("%d writes after sends without flush, want 2", n)
+	}
+	go func() { done <- fw.flush() }()
+	<-w.started
+	w.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	if got := w.got(); len(got) != 3 || got[2] != "hdhe" {
+		t.Errorf("writes %q, want a third write %q", got, "hdhe")
+	}
+	if err := fw.flush(); err != nil || len(w.got()) != 3 {
+		t.Errorf("flush with nothing waiting: err %v, %d writes (want nil, 3)", err, len(w.got()))
+	}
+}
+
+// TestFrameWriterHandsOff checks that the goroutine that started writing
+// makes at most flushRounds writes and leaves the rest to another.
+func TestFrameWriterHandsOff(t *testing.T) {
+	w := newGateWriter(true)
+	fw := newFrameWriter(w, 0, time.Minute, func() {})
+	done := make(chan error)
+	go func() { done <- fw.send(nil, []byte("a"), true) }()
+	for i, f := range []string{"b", "c"} {
+		<-w.started // write i+1 is under way
+		if err := fw.send(nil, []byte(f), true); err != nil {
+			t.Fatal(err)
+		}
+		w.release <- struct{}{}
+		if i == flushRounds-1 {
+			break
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("first send: %v", err)
+	}
+	// The first sender is gone; "c" is written by another goroutine.
+	<-w.started
+	w.release <- struct{}{}
+	if got, want := strings.Join(w.waitWrites(t, 3), "|"), "a|b|c"; got != want {
+		t.Errorf("writes %q, want %q", got, want)
+	}
+}
+
+// TestFrameWriterBusy checks that a client's frameWriter refuses a frame
+// past its limit while a write is under way, and still takes one that fits.
+func TestFrameWriterBusy(t *testing.T) {
+	w := newGateWriter(true)
+	fw := newFrameWriter(w, 10, time.Minute, func() {})
+	done := make(chan error)
+	go func() { done <- fw.send(nil, []byte(strings.Repeat("x", 64)), true) }() // larger than limit, alone: sent
+	<-w.started
+	if err := fw.send(nil, []byte("12345678"), true); err != nil {
+		t.Fatalf("a frame under the limit: %v", err)
+	}
+	if err := fw.send(nil, []byte("123"), true); !errors.Is(err, errStreamBusy) {
+		t.Fatalf("a frame past the limit: err %v, want errStreamBusy", err)
+	}
+	w.release <- struct{}{}
+	<-w.started
+	w.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := w.got(); len(got) != 2 || got[1] != "12345678" {
+		t.Errorf("writes %q, want the refused frame left out", got)
+	}
+}
+
+// TestFrameWriterExpires checks that a write that blocks past the timeout
+// runs expire, and that once a write failed every send fails.
+func TestFrameWriterExpires(t *testing.T) {
+	w := newGateWriter(true)
+	fw := newFrameWriter(w, 0, 50*time.Millisecond, func() { close(w.closed) })
+	start := time.Now()
+	err := fw.send(nil, []byte("a"), true)
+	if err == nil {
+		t.Fatal("a write that never ends succeeded")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the blocked write ended after %v, want about 50ms", d)
+	}
+	if err2 := fw.send(nil, []byte("b"), true); err2 == nil || err2.Error() != err.Error() {
+		t.Errorf("send after a failed write: %v, want %v", err2, err)
+	}
+	if err2 := fw.flush(); err2 == nil {
+		t.Errorf("flush after a failed write succeeded")
+	}
+}
