@@ -126,6 +126,12 @@ type Group struct {
 	// default (0.1), 0 turns hot copies off and 1 keeps every one.
 	HotProbability *float64
 
+	// HotOnRepeat ("hot_on_repeat") keeps a hot copy of every value fetched
+	// from its owner a second time within one to two hot_ttl, whatever
+	// hot_probability says; nil selects the default (true), false keeps
+	// copies only by chance, as groupcache does.
+	HotOnRepeat *bool
+
 	// MaxStale ("max_stale") lets an expired value be served this long
 	// while the origin fails; zero (the default) never serves stale values.
 	MaxStale Duration

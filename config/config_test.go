@@ -398,6 +398,7 @@ func TestFreshnessSettings(t *testing.T) {
     hot_ttl: 2s
     max_stale: 1m
     hot_probability: 1
+    hot_on_repeat: false
     origin: {demo: {}}
   - name: b
     origin: {demo: {}}
@@ -406,13 +407,13 @@ func TestFreshnessSettings(t *testing.T) {
 		t.Fatalf("Parse: %v", err)
 	}
 	a, b := f.Groups[0], f.Groups[1]
-	if a.TTLJitter == nil || *a.TTLJitter != 0.2 || a.NegativeTTL == nil || *a.NegativeTTL != 0 || a.HotTTL != Duration(2*time.Second) || a.MaxStale != Duration(time.Minute) || a.HotProbability == nil || *a.HotProbability != 1 {
-		t.Errorf("group a: jitter %v, negative_ttl %v, hot_ttl %v", a.TTLJitter, a.NegativeTTL, a.HotTTL)
+	if a.TTLJitter == nil || *a.TTLJitter != 0.2 || a.NegativeTTL == nil || *a.NegativeTTL != 0 || a.HotTTL != Duration(2*time.Second) || a.MaxStale != Duration(time.Minute) || a.HotProbability == nil || *a.HotProbability != 1 || a.HotOnRepeat == nil || *a.HotOnRepeat {
+		t.Errorf("group a: jitter %v, negative_ttl %v, hot_ttl %v, hot_on_repeat %v", a.TTLJitter, a.NegativeTTL, a.HotTTL, a.HotOnRepeat)
 	}
-	if b.TTLJitter != nil || b.NegativeTTL != nil || b.HotTTL != 0 {
-		t.Errorf("group b: unset settings came back as %v, %v, %v", b.TTLJitter, b.NegativeTTL, b.HotTTL)
+	if b.TTLJitter != nil || b.NegativeTTL != nil || b.HotTTL != 0 || b.HotOnRepeat != nil {
+		t.Errorf("group b: unset settings came back as %v, %v, %v, %v", b.TTLJitter, b.NegativeTTL, b.HotTTL, b.HotOnRepeat)
 	}
-	for _, bad := range []string{"ttl_jitter: 1", "ttl_jitter: -0.1", "ttl_jitter: lots", "negative_ttl: soon", "hot_probability: 1.5"} {
+	for _, bad := range []string{"ttl_jitter: 1", "ttl_jitter: -0.1", "ttl_jitter: lots", "negative_ttl: soon", "hot_probability: 1.5", "hot_on_repeat: sometimes"} {
 		_, err := Parse("f.yaml", []byte("groups:\n  - name: a\n    "+bad+"\n    origin: {demo: {}}\n"))
 		if err == nil || !strings.Contains(err.Error(), "f.yaml:3") {
 			t.Errorf("Parse with %q = %v, want an error at f.yaml:3", bad, err)

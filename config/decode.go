@@ -56,7 +56,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 // Keys of each mapping, in the order the error for an unknown key lists them.
 var (
 	fileKeys     = []string{"addr", "peer_addr", "self", "peers", "requirepass", "requirepass_env", "max_memory", "log_level", "groups"}
-	groupKeys    = []string{"name", "max_memory", "ttl", "ttl_jitter", "negative_ttl", "hot_ttl", "hot_probability", "max_stale", "load_timeout", "max_origin_calls", "origin"}
+	groupKeys    = []string{"name", "max_memory", "ttl", "ttl_jitter", "negative_ttl", "hot_ttl", "hot_probability", "hot_on_repeat", "max_stale", "load_timeout", "max_origin_calls", "origin"}
 	originKeys   = []string{"demo", "http", "sqlite", "postgres", "file"}
 	httpKeys     = []string{"url", "timeout", "max_body_bytes", "headers"}
 	headerKeys   = []string{"value", "env"}
@@ -120,6 +120,8 @@ func (d *decoder) group(n *yaml.Node) Group {
 			g.MaxStale = d.duration(k, v)
 		case "hot_probability":
 			g.HotProbability = d.probability(k, v)
+		case "hot_on_repeat":
+			g.HotOnRepeat = d.boolPtr(k, v)
 		case "load_timeout":
 			g.LoadTimeout = d.duration(k, v)
 		case "max_origin_calls":
@@ -401,6 +403,20 @@ func (d *decoder) probability(key string, n *yaml.Node) *float64 {
 		return nil
 	}
 	return &f
+}
+
+// boolPtr decodes true or false, which may be unset (nil).
+func (d *decoder) boolPtr(key string, n *yaml.Node) *bool {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	var b bool
+	if err := n.Decode(&b); err != nil {
+		d.errorf(n, "%s: want true or false", key)
+		return nil
+	}
+	return &b
 }
 
 // deref returns the node an alias (*name) stands for, or n itself.

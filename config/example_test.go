@@ -32,5 +32,5 @@ groups:
 	fmt.Println(err)
 	// Output:
 	// 67108864 scores 10m0s sqlite conf/scores.db
-	// rcache.yaml:4: unknown key "ttll" in group (want one of name, max_memory, ttl, ttl_jitter, negative_ttl, hot_ttl, hot_probability, max_stale, load_timeout, max_origin_calls, origin)
+	// rcache.yaml:4: unknown key "ttll" in group (want one of name, max_memory, ttl, ttl_jitter, negative_ttl, hot_ttl, hot_probability, hot_on_repeat, max_stale, load_timeout, max_origin_calls, origin)
 }

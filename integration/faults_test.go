@@ -49,7 +49,7 @@ func TestFaultOwnerKilledUnderLoad(t *testing.T) {
 	// are kept (each fetch keeps one with probability 1e-6), while the
 	// copies of fallback loads, which any positive probability keeps, live
 	// for the rest of the test.
-	nodes := startCluster(t, 3, faultConfig(t, o, "    hot_ttl: 1m\n    hot_probability: 0.000001\n")...)
+	nodes := startCluster(t, 3, faultConfig(t, o, "    hot_ttl: 1m\n    hot_probability: 0.000001\n    hot_on_repeat: false\n")...)
 	ctx := testCtx(t)
 	const nkeys, clients, victim = 60, 50, 2
 	keys := make([]string, nkeys)

@@ -33,7 +33,7 @@ const (
 
 // coldHot keeps (almost) no hot copies of peer-fetched values, which would
 // hide from the origin counts where keys are loaded.
-const coldHot = "    hot_ttl: 1m\n    hot_probability: 0.000001\n"
+const coldHot = "    hot_ttl: 1m\n    hot_probability: 0.000001\n    hot_on_repeat: false\n"
 
 // liveSet is the nodes a client loop sends GETs to; it is safe for
 // concurrent use.

@@ -142,6 +142,7 @@ func run(ctx context.Context, args []string, env lookupEnv, stderr io.Writer, re
 			HotTTL:         spec.hotTTL,
 			MaxStale:       spec.maxStale,
 			HotProbability: spec.hotProbability,
+			HotRandomOnly:  spec.hotRandomOnly,
 			LoadTimeout:    spec.loadTimeout,
 			MaxOriginCalls: spec.maxOriginCalls,
 			Logger:         log,

@@ -49,6 +49,7 @@ type groupSpec struct {
 	hotTTL         time.Duration
 	maxStale       time.Duration
 	hotProbability float64 // as group.Config.HotProbability: 0 default, < 0 off
+	hotRandomOnly  bool
 	loadTimeout    time.Duration
 	maxOriginCalls int
 	origin         originSpec
@@ -151,6 +152,7 @@ func resolve(o *options, f *config.File, env lookupEnv) (*node, error) {
 			hotTTL:         time.Duration(g.HotTTL),
 			maxStale:       time.Duration(g.MaxStale),
 			hotProbability: offOrValue(g.HotProbability),
+			hotRandomOnly:  g.HotOnRepeat != nil && !*g.HotOnRepeat,
 			loadTimeout:    time.Duration(g.LoadTimeout),
 			maxOriginCalls: g.MaxOriginCalls,
 		}

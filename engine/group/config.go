@@ -86,9 +86,16 @@ type Config struct {
 	HotTTL time.Duration
 
 	// HotProbability is the chance that a value fetched from a peer is kept
-	// as a hot copy; zero selects DefaultHotProbability and a negative value
-	// disables the hot cache.
+	// as a hot copy when this node did not fetch the same key within the
+	// last one to two HotTTLs (a key fetched again within them is always
+	// kept, unless HotRandomOnly); zero selects DefaultHotProbability and a
+	// negative value disables the hot cache.
 	HotProbability float64
+
+	// HotRandomOnly keeps hot copies only by chance (HotProbability), as
+	// groupcache does, and not also every value fetched again within one to
+	// two HotTTLs.
+	HotRandomOnly bool
 
 	// InvalidateTimeout bounds how long a write waits for the other nodes to
 	// drop their hot copies; zero selects DefaultInvalidateTimeout.

@@ -133,13 +133,16 @@ type Group struct {
 	// fences keep loads that started before a write from caching over it.
 	fences fences
 
-	// shared tracks the keys peers fetched recently (see sharedKeys).
-	shared *sharedKeys
+	// shared tracks the keys peers fetched recently, and fetched the keys
+	// this node fetched from peers (see recentKeys); fetched is nil when
+	// the hot cache is disabled or HotRandomOnly.
+	shared  *recentKeys
+	fetched *recentKeys
 
 	// recentWrites tracks the keys written here recently and lastFlush is
 	// when the group last flushed (unix nanoseconds), so that a hand-off
 	// copy never overwrites a newer write (see handoff.go).
-	recentWrites *sharedKeys
+	recentWrites *recentKeys
 	lastFlush    atomic.Int64
 
 	// originSlots holds one token per Getter call in progress; its capacity
@@ -162,9 +165,12 @@ func newGroup(cfg Config) *Group {
 	g := &Group{
 		name:         cfg.Name,
 		cfg:          cfg,
-		shared:       newSharedKeys(cfg.HotTTL + sharedMargin),
-		recentWrites: newSharedKeys(writeMemory),
+		shared:       newRecentKeys(cfg.HotTTL+sharedMargin, sharedBits),
+		recentWrites: newRecentKeys(writeMemory, sharedBits),
 		originSlots:  make(chan struct{}, cfg.MaxOriginCalls),
+	}
+	if cfg.HotProbability > 0 && !cfg.HotRandomOnly {
+		g.fetched = newRecentKeys(cfg.HotTTL, fetchedBits)
 	}
 	var hot, neg int64
 	if cfg.CacheBytes > 0 {
@@ -367,17 +373,31 @@ func (g *Group) load(ctx context.Context, key string) (entry, error) {
 }
 
 // keepFromPeer keeps what the owner of key answered, as a fetch from a
-// peer does: a "not found" as a negative entry, a value (with probability
-// HotProbability) as a hot copy. It runs inside fences.end.
+// peer does: a "not found" as a negative entry, a value as a hot copy when
+// wantHot says so. It runs inside fences.end.
 func (g *Group) keepFromPeer(key string, e entry, err error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		// The owner marked the key as shared, so a write there reaches
 		// this entry too; HotTTL bounds it otherwise.
 		g.rememberMissing(key, g.hotExpire(g.cfg.Now().Add(g.cfg.NegativeTTL)))
-	case err == nil && g.cfg.HotProbability > 0 && g.cfg.Rand() < g.cfg.HotProbability:
+	case err == nil && g.wantHot(key):
 		g.hotCache.add(key, e.view, g.hotExpire(e.expire))
 	}
+}
+
+// wantHot reports whether a value just fetched from key's owner is kept as
+// a hot copy: when this node fetched key before, within the last one to two
+// HotTTLs (a key asked for again is likely to be asked for again soon, and
+// each hop costs this node ten local hits' CPU), and otherwise, as in
+// groupcache, with probability HotProbability. So a key asked for once is
+// kept only at random, and a scan of many keys does not flush the hot
+// cache.
+func (g *Group) wantHot(key string) bool {
+	if g.fetched != nil && g.fetched.markSeen(key, g.cfg.Now()) {
+		return true
+	}
+	return g.cfg.HotProbability > 0 && g.cfg.Rand() < g.cfg.HotProbability
 }
 
 // fallbackLoad calls the Getter for a key whose owner is unreachable and

@@ -39,7 +39,7 @@ func (g *Group) recentlyWritten(key string) bool {
 	if now.UnixNano()-g.lastFlush.Load() < int64(2*writeMemory) {
 		return true
 	}
-	return g.recentWrites.mayBeShared(key, now)
+	return g.recentWrites.seen(key, now)
 }
 
 // fromPreviousOwner asks key's previous owner, when the picker knows one,

@@ -176,9 +176,10 @@ func TestGetFromPeer(t *testing.T) {
 	}
 }
 
-// TestHotCacheSampling checks the hot-copy decision: a value fetched from a
-// peer is kept when Rand() < HotProbability, and never when HotProbability
-// is negative.
+// TestHotCacheSampling checks the hot-copy decision for a key fetched
+// once: a value fetched from a peer is kept when Rand() < HotProbability,
+// and never when HotProbability is negative. (HotRandomOnly, so that the
+// second fetch is not kept for being a second: TestHotCacheRepeat.)
 func TestHotCacheSampling(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -198,7 +199,7 @@ func TestHotCacheSampling(t *testing.T) {
 			peer := valuesPeer(scores)
 			g := newTestGroup(t, group.Config{
 				Name: "hot", Getter: newOrigin(nil),
-				HotProbability: tt.prob, Rand: func() float64 { return tt.rnd },
+				HotProbability: tt.prob, Rand: func() float64 { return tt.rnd }, HotRandomOnly: true,
 			})
 			g.RegisterPeers(ownedBy(peer))
 			mustGet(t, g, "Tom", "630")
@@ -213,6 +214,55 @@ func TestHotCacheSampling(t *testing.T) {
 			}
 			if n := g.CacheStats(group.HotCache).Items; n != wantItems {
 				t.Errorf("CacheStats(HotCache).Items = %d, want %d", n, wantItems)
+			}
+		})
+	}
+}
+
+// TestHotCacheRepeat checks with a fake clock that a value fetched from
+// its owner again within one to two HotTTLs is kept as a hot copy whatever
+// Rand says, that one fetched once, or again only after two HotTTLs, is
+// not, and that neither HotRandomOnly nor a disabled hot cache keeps one.
+func TestHotCacheRepeat(t *testing.T) {
+	t.Parallel()
+	const hotTTL = 10 * time.Second
+	tests := []struct {
+		name       string
+		prob       float64
+		randomOnly bool
+		gap        time.Duration // between the first two fetches
+		wantGets   int64         // of the peer, after three Gets
+		wantItems  int64
+	}{
+		{"again at once", 0.5, false, 0, 2, 1},
+		{"again within HotTTL", 0.5, false, hotTTL - time.Second, 2, 1},
+		{"again after two HotTTLs", 0.5, false, 2 * hotTTL, 3, 1}, // kept at the third
+		{"random only", 0.5, true, 0, 3, 0},
+		{"disabled", -1, false, 0, 3, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clk := newClock()
+			peer := valuesPeer(scores)
+			g := newTestGroup(t, group.Config{
+				Name: "hot", Getter: newOrigin(nil), Now: clk.Now, HotTTL: hotTTL,
+				HotProbability: tt.prob, HotRandomOnly: tt.randomOnly,
+				Rand: func() float64 { return 0.99 }, // never by chance
+			})
+			g.RegisterPeers(ownedBy(peer))
+			mustGet(t, g, "Tom", "630")
+			if n := g.CacheStats(group.HotCache).Items; n != 0 {
+				t.Fatalf("after one fetch, CacheStats(HotCache).Items = %d, want 0", n)
+			}
+			clk.Advance(tt.gap)
+			mustGet(t, g, "Tom", "630")
+			mustGet(t, g, "Tom", "630")
+			if n := peer.gets.Load(); n != tt.wantGets {
+				t.Errorf("after three Gets, the peer was asked %d times, want %d", n, tt.wantGets)
+			}
+			if n := g.CacheStats(group.HotCache).Items; n != tt.wantItems {
+				t.Errorf("CacheStats(HotCache).Items = %d, want %d", n, tt.wantItems)
 			}
 		})
 	}

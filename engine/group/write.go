@@ -358,7 +358,7 @@ func (g *Group) invalidatePeers(ctx context.Context, key string, now time.Time) 
 		return // no other node can hold a copy, or be a previous owner
 	}
 	var peers []PeerGetter
-	if g.shared.mayBeShared(key, now) {
+	if g.shared.seen(key, now) {
 		peers = (*p).Peers()
 	} else if hp, ok := (*p).(HandoffPicker); ok {
 		if prev, ok := hp.PreviousOwner(key); ok {
