@@ -42,6 +42,7 @@ type frameWriter struct {
 	timer   *time.Timer // runs expire; armed while a write is under way
 
 	mu      sync.Mutex // guards buf, spare, writing and err
+	written sync.Cond  // on mu; broadcast after each write
 	buf     []byte     // frames not yet written
 	spare   []byte     // the buffer of the last write, reused
 	writing bool       // a goroutine is writing buf out
@@ -52,6 +53,7 @@ type frameWriter struct {
 // write is under way and limit bytes wait (0: never).
 func newFrameWriter(w io.Writer, limit int, timeout time.Duration, expire func()) *frameWriter {
 	fw := &frameWriter{w: w, limit: limit, timeout: timeout}
+	fw.written.L = &fw.mu
 	fw.timer = time.AfterFunc(time.Hour, expire)
 	fw.timer.Stop()
 	return fw
@@ -97,6 +99,19 @@ func (fw *frameWriter) flush() error {
 	return fw.writeOut(flushRounds)
 }
 
+// waitBelow waits while a write is under way and more than n bytes wait
+// behind it: a member's stream reader calls it before reading on, so that a
+// peer that sends requests and reads no answers holds up its own stream
+// rather than growing the member's memory (the blocked write ends at the
+// timeout).
+func (fw *frameWriter) waitBelow(n int) {
+	fw.mu.Lock()
+	for fw.writing && len(fw.buf) > n && fw.err == nil {
+		fw.written.Wait()
+	}
+	fw.mu.Unlock()
+}
+
 // writeOut writes the gathered frames until none wait, making at most
 // rounds writes (no limit if rounds < 0) before it hands the rest to a new
 // goroutine. Its caller set writing.
@@ -124,6 +139,7 @@ func (fw *frameWriter) writeOut(rounds int) error {
 		fw.timer.Stop()
 
 		fw.mu.Lock()
+		fw.written.Broadcast()
 		if err != nil {
 			fw.err = err
 			fw.buf, fw.spare = nil, nil

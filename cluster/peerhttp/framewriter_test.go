@@ -182,3 +182,41 @@ func TestFrameWriterExpires(t *testing.T) {
 		t.Errorf("flush after a failed write succeeded")
 	}
 }
+
+// TestFrameWriterWaitBelow checks that waitBelow holds its caller while a
+// write is under way and more than n bytes wait, and lets it go once the
+// write ends, or fails.
+func TestFrameWriterWaitBelow(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		w := newGateWriter(true)
+		fw := newFrameWriter(w, 0, time.Minute, func() {})
+		go func() { _ = fw.send(nil, []byte("a"), true) }()
+		<-w.started
+		if err := fw.send(nil, []byte("12345"), false); err != nil {
+			t.Fatal(err)
+		}
+		fw.waitBelow(5) // 5 bytes wait: not more than 5
+		released := make(chan struct{})
+		go func() {
+			fw.waitBelow(4)
+			close(released)
+		}()
+		select {
+		case <-released:
+			t.Fatal("waitBelow(4) returned with 5 bytes waiting behind a write")
+		case <-time.After(50 * time.Millisecond):
+		}
+		if fail {
+			close(w.closed)
+		} else {
+			w.release <- struct{}{} // the first write; the second takes the 5 bytes
+			<-w.started
+			w.release <- struct{}{}
+		}
+		select {
+		case <-released:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("waitBelow still waiting 5 s after the write ended (failed: %v)", fail)
+		}
+	}
+}

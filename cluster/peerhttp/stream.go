@@ -490,6 +490,7 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 		if !frameBuffered(br) {
 			ss.flush()
 		}
+		ss.fw.waitBelow(streamMaxGathered)
 		_ = conn.SetReadDeadline(time.Now().Add(ServerIdleTimeout))
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			return
