@@ -611,7 +611,8 @@ func (req frameRequest) serve(ctx context.Context) proto.Message {
 	ctx, cancel := context.WithTimeout(ctx, req.timeout)
 	defer cancel()
 	if req.get != nil {
-		res := req.g.ServeGet(ctx, req.get)
+		// cached (ServeGetCached) said no already.
+		res := req.g.ServeGetLoad(ctx, req.get)
 		if deadlinePassed(ctx, res) {
 			return nil
 		}

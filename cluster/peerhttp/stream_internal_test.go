@@ -162,3 +162,51 @@ func TestServeFramesAnswersTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamMissCountsOneLookup checks that a miss served on a stream
+// looks the key up as often as ServeGet does (once before its load, once
+// inside it), not once more for having been tried on the stream's reader
+// first: main_gets counts what clients asked.
+func TestStreamMissCountsOneLookup(t *testing.T) {
+	reg := group.NewRegistry()
+	g, err := reg.NewGroupWithConfig(group.Config{Name: "scores", HotProbability: -1,
+		Getter: group.GetterFunc(func(_ context.Context, key string) ([]byte, error) { return []byte("v:" + key), nil })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New("http://127.0.0.1:1", Config{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	gets := func() int64 { return g.CacheStats(group.MainCache).Gets }
+
+	before := gets()
+	if res := g.ServeGet(context.Background(), &pb.GetRequest{Key: "y"}); string(res.GetValue()) != "v:y" {
+		t.Fatalf("ServeGet(y) = %v", res)
+	}
+	want := gets() - before
+
+	conn := &recConn{}
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write(frame(streamGet, 1, 1000, &pb.GetRequest{Group: "scores", Key: "x"}))
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			conn.mu.Lock()
+			n := len(conn.writes)
+			conn.mu.Unlock()
+			if n >= 1 {
+				break
+			}
+		}
+		pw.Close()
+	}()
+	before = gets()
+	p.serveFrames(conn, bufio.NewReader(pr), "test")
+	if got := gets() - before; got != want {
+		t.Errorf("a streamed miss counted %d main-cache gets, ServeGet's %d", got, want)
+	}
+	if v, err := g.Get(context.Background(), "x"); err != nil || v.String() != "v:x" {
+		t.Errorf("after the streamed miss, Get(x) = %q, %v; want it loaded", v, err)
+	}
+}

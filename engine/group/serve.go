@@ -19,6 +19,14 @@ func (g *Group) ServeGet(ctx context.Context, in *pb.GetRequest) *pb.GetResponse
 	return g.serveLoad(ctx, in.GetKey())
 }
 
+// ServeGetLoad answers in as ServeGet does, for a server that asked
+// ServeGetCached first and was told no: it loads the key here without
+// looking it up again outside the load (which would count a second
+// main-cache get).
+func (g *Group) ServeGetLoad(ctx context.Context, in *pb.GetRequest) *pb.GetResponse {
+	return g.serveLoad(ctx, in.GetKey())
+}
+
 // serveLoad answers a request for key that ServeGetCached could not: it
 // loads key here (loadLocal looks in the cache again, inside the flight).
 func (g *Group) serveLoad(ctx context.Context, key string) *pb.GetResponse {
