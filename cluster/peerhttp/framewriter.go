@@ -1,6 +1,7 @@
 package peerhttp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"sync"
@@ -19,11 +20,17 @@ const (
 	// streamMaxSpare is the largest write buffer a stream keeps for reuse.
 	streamMaxSpare = 1 << 20
 
-	// flushRounds is how many writes the goroutine that started writing
-	// makes before it leaves the rest to a new goroutine, so that under a
-	// steady load no caller is kept writing other callers' frames.
-	flushRounds = 2
+	// clientRounds and serverRounds are how many writes the goroutine
+	// that started writing makes before it leaves the rest to a new
+	// goroutine, so that under a steady load no caller is kept writing
+	// other callers' frames: a client's caller writes once, with its own
+	// frame in; a member's answering goroutine, whose reply is sent, twice.
+	clientRounds = 1
+	serverRounds = 2
 )
+
+// errWriteTimedOut is why a stream broke when one write took its timeout.
+var errWriteTimedOut = errors.New("write timed out")
 
 // frameWriter sends the frames of many goroutines on one connection, and
 // gathers the frames added while a write is under way into the next write
@@ -31,39 +38,47 @@ const (
 // microseconds, most of it the receiver's TCP path, which the writer runs,
 // and the wake-up of its reader; under load a stream now sends many frames
 // per write instead of one each. Whoever adds a frame that is to be flushed
-// while no write is under way writes; the others add theirs and go.
+// while no write is under way writes, at most rounds times, and leaves the
+// rest to a new goroutine; the others add theirs and go.
 //
-// A write that blocks, because the other side stopped reading, is ended
-// after timeout by expire, which must close the connection.
+// A write that blocks, because the other side stopped reading, is ended by
+// expire, which must close the connection: after timeout, or when the
+// context of the caller that is writing ends. expire also learns of a
+// write that failed on the goroutine the rest was left to.
 type frameWriter struct {
 	w       io.Writer
 	limit   int // bytes gathered during a write past which send refuses a frame; 0: none
+	rounds  int // writes a caller makes before it leaves the rest to a goroutine
 	timeout time.Duration
+	expire  func(error)
 	timer   *time.Timer // runs expire; armed while a write is under way
 
 	mu      sync.Mutex // guards buf, spare, writing and err
 	written sync.Cond  // on mu; broadcast after each write
 	buf     []byte     // frames not yet written
-	spare   []byte     // the buffer of the last write, reused
+	spare   []byte     // the buffer of the last write, for reuse; never buf's array
 	writing bool       // a goroutine is writing buf out
 	err     error      // why a write failed; then nothing more is sent
 }
 
 // newFrameWriter returns a frameWriter on w that refuses a frame when a
-// write is under way and limit bytes wait (0: never).
-func newFrameWriter(w io.Writer, limit int, timeout time.Duration, expire func()) *frameWriter {
-	fw := &frameWriter{w: w, limit: limit, timeout: timeout}
+// write is under way and limit bytes wait (0: never), and whose callers
+// write at most rounds times.
+func newFrameWriter(w io.Writer, limit, rounds int, timeout time.Duration, expire func(error)) *frameWriter {
+	fw := &frameWriter{w: w, limit: limit, rounds: rounds, timeout: timeout, expire: expire}
 	fw.written.L = &fw.mu
-	fw.timer = time.AfterFunc(time.Hour, expire)
+	fw.timer = time.AfterFunc(time.Hour, func() { expire(errWriteTimedOut) })
 	fw.timer.Stop()
 	return fw
 }
 
 // send adds the frame hdr+body and, if flush and no write is under way,
-// writes out everything gathered. It returns the error of a failed write
-// (this one's or an earlier one's), or errStreamBusy, adding nothing, when
-// a write is under way and fw's limit of bytes already wait.
-func (fw *frameWriter) send(hdr, body []byte, flush bool) error {
+// writes out everything gathered; a write it makes ends, breaking the
+// connection, if ctx ends first (or at the timeout). It returns the
+// error of a failed write (this one's or an earlier one's), or
+// errStreamBusy, adding nothing, when a write is under way and fw's limit
+// of bytes already wait.
+func (fw *frameWriter) send(ctx context.Context, hdr, body []byte, flush bool) error {
 	fw.mu.Lock()
 	if fw.err != nil {
 		err := fw.err
@@ -82,7 +97,7 @@ func (fw *frameWriter) send(hdr, body []byte, flush bool) error {
 	}
 	fw.writing = true
 	fw.mu.Unlock()
-	return fw.writeOut(flushRounds)
+	return fw.writeFor(ctx)
 }
 
 // flush writes out what was gathered, unless a write is under way (which
@@ -96,7 +111,16 @@ func (fw *frameWriter) flush() error {
 	}
 	fw.writing = true
 	fw.mu.Unlock()
-	return fw.writeOut(flushRounds)
+	return fw.writeFor(context.Background())
+}
+
+// writeFor runs writeOut for a caller, whose ctx bounds the writes. Its caller set writing.
+func (fw *frameWriter) writeFor(ctx context.Context) error {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { fw.expire(context.Cause(ctx)) })
+		defer stop()
+	}
+	return fw.writeOut(fw.rounds)
 }
 
 // waitBelow waits while a write is under way and more than n bytes wait
@@ -125,13 +149,19 @@ func (fw *frameWriter) writeOut(rounds int) error {
 		}
 		if rounds == 0 {
 			fw.mu.Unlock()
-			// It ends when nothing waits, or the write fails (expire,
-			// or Pool.Close, closes the connection).
-			go func() { _ = fw.writeOut(-1) }()
+			// It ends when nothing waits, or when the write fails (the
+			// timer's expire, or Pool.Close, closes the connection), and
+			// then tells expire, as no caller will hear of it.
+			go func() {
+				if err := fw.writeOut(-1); err != nil {
+					fw.expire(err)
+				}
+			}()
 			return nil
 		}
 		b := fw.buf
 		fw.buf = fw.spare[:0]
+		fw.spare = nil // buf's array now: written to while b is written
 		fw.mu.Unlock()
 
 		fw.timer.Reset(fw.timeout)
@@ -142,7 +172,7 @@ func (fw *frameWriter) writeOut(rounds int) error {
 		fw.written.Broadcast()
 		if err != nil {
 			fw.err = err
-			fw.buf, fw.spare = nil, nil
+			fw.buf = nil
 			fw.writing = false
 			fw.mu.Unlock()
 			return err

@@ -1,12 +1,16 @@
 package peerhttp
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
+
+// bg is the context of the sends that nothing cancels.
+var bg = context.Background()
 
 // gateWriter records every Write; each one waits for a value on release
 // (unless release is nil), or fails once closed.
@@ -67,12 +71,12 @@ func (w *gateWriter) waitWrites(t *testing.T, n int) []string {
 // it, and that frames added without flush wait for a flush.
 func TestFrameWriterGathers(t *testing.T) {
 	w := newGateWriter(true)
-	fw := newFrameWriter(w, 0, time.Minute, func() {})
+	fw := newFrameWriter(w, 0, serverRounds, time.Minute, func(error) {})
 	done := make(chan error)
-	go func() { done <- fw.send([]byte("h1"), []byte("a"), true) }()
+	go func() { done <- fw.send(bg, []byte("h1"), []byte("a"), true) }()
 	<-w.started // the first write is under way, and blocked
 	for _, f := range []string{"b", "c"} {
-		if err := fw.send([]byte("h"), []byte(f), true); err != nil {
+		if err := fw.send(bg, []byte("h"), []byte(f), true); err != nil {
 			t.Fatalf("send %s during a write: %v", f, err)
 		}
 	}
@@ -88,7 +92,7 @@ func TestFrameWriterGathers(t *testing.T) {
 
 	// Without flush, frames wait; flush sends them in one write.
 	for _, f := range []string{"d", "e"} {
-		if err := fw.send([]byte("h"), []byte(f), false); err != nil {
+		if err := fw.send(bg, []byte("h"), []byte(f), false); err != nil {
 			t.Fatalf("send %s: %v", f, err)
 		}
 	}
@@ -110,19 +114,19 @@ func TestFrameWriterGathers(t *testing.T) {
 }
 
 // TestFrameWriterHandsOff checks that the goroutine that started writing
-// makes at most flushRounds writes and leaves the rest to another.
+// makes at most its rounds of writes and leaves the rest to another.
 func TestFrameWriterHandsOff(t *testing.T) {
 	w := newGateWriter(true)
-	fw := newFrameWriter(w, 0, time.Minute, func() {})
+	fw := newFrameWriter(w, 0, serverRounds, time.Minute, func(error) {})
 	done := make(chan error)
-	go func() { done <- fw.send(nil, []byte("a"), true) }()
+	go func() { done <- fw.send(bg, nil, []byte("a"), true) }()
 	for i, f := range []string{"b", "c"} {
 		<-w.started // write i+1 is under way
-		if err := fw.send(nil, []byte(f), true); err != nil {
+		if err := fw.send(bg, nil, []byte(f), true); err != nil {
 			t.Fatal(err)
 		}
 		w.release <- struct{}{}
-		if i == flushRounds-1 {
+		if i == serverRounds-1 {
 			break
 		}
 	}
@@ -141,14 +145,14 @@ func TestFrameWriterHandsOff(t *testing.T) {
 // past its limit while a write is under way, and still takes one that fits.
 func TestFrameWriterBusy(t *testing.T) {
 	w := newGateWriter(true)
-	fw := newFrameWriter(w, 10, time.Minute, func() {})
+	fw := newFrameWriter(w, 10, serverRounds, time.Minute, func(error) {})
 	done := make(chan error)
-	go func() { done <- fw.send(nil, []byte(strings.Repeat("x", 64)), true) }() // larger than limit, alone: sent
+	go func() { done <- fw.send(bg, nil, []byte(strings.Repeat("x", 64)), true) }() // larger than limit, alone: sent
 	<-w.started
-	if err := fw.send(nil, []byte("12345678"), true); err != nil {
+	if err := fw.send(bg, nil, []byte("12345678"), true); err != nil {
 		t.Fatalf("a frame under the limit: %v", err)
 	}
-	if err := fw.send(nil, []byte("123"), true); !errors.Is(err, errStreamBusy) {
+	if err := fw.send(bg, nil, []byte("123"), true); !errors.Is(err, errStreamBusy) {
 		t.Fatalf("a frame past the limit: err %v, want errStreamBusy", err)
 	}
 	w.release <- struct{}{}
@@ -166,16 +170,16 @@ func TestFrameWriterBusy(t *testing.T) {
 // runs expire, and that once a write failed every send fails.
 func TestFrameWriterExpires(t *testing.T) {
 	w := newGateWriter(true)
-	fw := newFrameWriter(w, 0, 50*time.Millisecond, func() { close(w.closed) })
+	fw := newFrameWriter(w, 0, serverRounds, 50*time.Millisecond, func(error) { close(w.closed) })
 	start := time.Now()
-	err := fw.send(nil, []byte("a"), true)
+	err := fw.send(bg, nil, []byte("a"), true)
 	if err == nil {
 		t.Fatal("a write that never ends succeeded")
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the blocked write ended after %v, want about 50ms", d)
 	}
-	if err2 := fw.send(nil, []byte("b"), true); err2 == nil || err2.Error() != err.Error() {
+	if err2 := fw.send(bg, nil, []byte("b"), true); err2 == nil || err2.Error() != err.Error() {
 		t.Errorf("send after a failed write: %v, want %v", err2, err)
 	}
 	if err2 := fw.flush(); err2 == nil {
@@ -189,10 +193,10 @@ func TestFrameWriterExpires(t *testing.T) {
 func TestFrameWriterWaitBelow(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		w := newGateWriter(true)
-		fw := newFrameWriter(w, 0, time.Minute, func() {})
-		go func() { _ = fw.send(nil, []byte("a"), true) }()
+		fw := newFrameWriter(w, 0, serverRounds, time.Minute, func(error) {})
+		go func() { _ = fw.send(bg, nil, []byte("a"), true) }()
 		<-w.started
-		if err := fw.send(nil, []byte("12345"), false); err != nil {
+		if err := fw.send(bg, nil, []byte("12345"), false); err != nil {
 			t.Fatal(err)
 		}
 		fw.waitBelow(5) // 5 bytes wait: not more than 5
@@ -218,5 +222,70 @@ func TestFrameWriterWaitBelow(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("waitBelow still waiting 5 s after the write ended (failed: %v)", fail)
 		}
+	}
+}
+
+// TestFrameWriterLargeWriteKeepsFrames checks that a write larger than
+// the buffer kept for reuse does not leave the next buffer sharing an array
+// with the one being written: each frame is written once, in order. (Found
+// by review: "x" was lost and "y" written twice.)
+func TestFrameWriterLargeWriteKeepsFrames(t *testing.T) {
+	w := newGateWriter(true)
+	fw := newFrameWriter(w, 0, -1, time.Minute, func(error) {})
+	done := make(chan error)
+	go func() { done <- fw.send(bg, []byte("aaaa"), nil, true) }()
+	big := strings.Repeat("Z", streamMaxSpare+1)
+	for _, f := range []string{"bb", big, "x", "y"} {
+		<-w.started
+		if err := fw.send(bg, []byte(f), nil, true); err != nil {
+			t.Fatal(err)
+		}
+		w.release <- struct{}{}
+	}
+	<-w.started
+	w.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := w.got()
+	for i := range got {
+		if got[i] == big {
+			got[i] = "big"
+		}
+	}
+	if g, want := strings.Join(got, "|"), "aaaa|bb|big|x|y"; g != want {
+		t.Errorf("writes %q, want %q", g, want)
+	}
+}
+
+// TestFrameWriterHandOffFailure checks that a write that fails on the
+// goroutine a caller left the rest to reaches expire, as no caller hears
+// of it.
+func TestFrameWriterHandOffFailure(t *testing.T) {
+	w := newGateWriter(true)
+	expired := make(chan error, 1)
+	fw := newFrameWriter(w, 0, 1, time.Minute, func(err error) { expired <- err })
+	done := make(chan error)
+	go func() { done <- fw.send(bg, []byte("a"), nil, true) }()
+	<-w.started
+	if err := fw.send(bg, []byte("b"), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	w.release <- struct{}{} // "a" written; "b" is left to a goroutine
+	if err := <-done; err != nil {
+		t.Fatalf("first send: %v", err)
+	}
+	<-w.started
+	close(w.closed) // "b" fails
+	select {
+	case err := <-expired:
+		if err == nil {
+			t.Error("expire got a nil error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a failed hand-off write never reached expire")
+	}
+	if err := fw.send(bg, []byte("c"), nil, true); err == nil {
+		t.Error("send after a failed write succeeded")
 	}
 }

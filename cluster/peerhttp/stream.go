@@ -120,10 +120,11 @@ func (s *clientStream) roundTrip(ctx context.Context, op byte, timeoutMs int64, 
 	binary.BigEndian.PutUint32(hdr[5:], id)
 	binary.BigEndian.PutUint32(hdr[9:], uint32(min(timeoutMs, 1<<31)))
 	// A write that blocks, because the member stopped reading, breaks the
-	// stream after the peer timeout (fw's expire), which ends the requests
-	// waiting on it, and they go again over HTTP, where the breaker sees the
-	// member's state.
-	if err := s.fw.send(hdr[:], body, true); err != nil {
+	// stream after the peer timeout, or when the context of the caller
+	// writing it ends (fw's expire), which ends the requests waiting on
+	// it, and they go again over HTTP, where the breaker sees the member's
+	// state.
+	if err := s.fw.send(ctx, hdr[:], body, true); err != nil {
 		s.mu.Lock()
 		delete(s.pending, id)
 		s.mu.Unlock()
@@ -297,7 +298,7 @@ func (c *peer) upgrade() (st *clientStream, refused bool, err error) {
 // max bytes and breaks when a write blocks for timeout.
 func newClientStream(conn io.ReadWriteCloser, max int64, timeout time.Duration) *clientStream {
 	s := &clientStream{conn: conn, max: max, pending: make(map[uint32]chan streamReply)}
-	s.fw = newFrameWriter(conn, streamMaxGathered, timeout, func() { s.fail(errors.New("write: timed out")) })
+	s.fw = newFrameWriter(conn, streamMaxGathered, clientRounds, timeout, func(err error) { s.fail(fmt.Errorf("write: %w", err)) })
 	return s
 }
 
@@ -477,7 +478,7 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 	ctx, cancel := context.WithCancel(p.streams.ctx)
 	defer cancel()
 	// A write that blocks for ServerWriteTimeout closes the connection.
-	ss := &serverStream{conn: conn, fw: newFrameWriter(conn, 0, ServerWriteTimeout, func() { _ = conn.Close() })}
+	ss := &serverStream{conn: conn, fw: newFrameWriter(conn, 0, serverRounds, ServerWriteTimeout, func(error) { _ = conn.Close() })}
 	sem := make(chan struct{}, streamMaxInflight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -647,7 +648,7 @@ func (ss *serverStream) answer(id uint32, status int, body []byte, flush bool) {
 	binary.BigEndian.PutUint32(hdr[0:], uint32(len(body)+streamAnswerHeader-4))
 	binary.BigEndian.PutUint32(hdr[4:], id)
 	binary.BigEndian.PutUint16(hdr[8:], uint16(status))
-	if err := ss.fw.send(hdr[:], body, flush); err != nil {
+	if err := ss.fw.send(context.Background(), hdr[:], body, flush); err != nil {
 		_ = ss.conn.Close()
 	}
 }

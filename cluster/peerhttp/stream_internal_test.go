@@ -17,9 +17,10 @@ import (
 
 // TestStreamWriteHonoursContext checks that a request whose write blocks,
 // because the member stopped reading, ends by its deadline, and so do the
-// requests queued behind it: the write breaks the stream after the peer
-// timeout (here the requests' own 100 ms), and they go over HTTP. (Found by
-// review: the write used to block until the member read again.)
+// requests queued behind it: the end of the writing caller's context breaks
+// the stream (the peer timeout, a minute here, would too), and they go over
+// HTTP. (Found by review, twice: the write used to block until the member
+// read again, and then, with gathered writes, for up to the peer timeout.)
 func TestStreamWriteHonoursContext(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -54,7 +55,7 @@ func TestStreamWriteHonoursContext(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			conn := tt.conn(t)
-			s := newClientStream(conn, 1<<20, 100*time.Millisecond)
+			s := newClientStream(conn, 1<<20, time.Minute) // only the callers' contexts can end the write
 			done := make(chan streamReply, 2)
 			for range 2 {
 				go func() {
