@@ -102,10 +102,10 @@ func (c *recConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *recConn) SetWriteDeadline(time.Time) error { return nil }
 func (c *recConn) SetDeadline(time.Time) error      { return nil }
 
-// TestServeFramesAnswersTogether checks that frames that arrive together
-// and are answered from memory are answered in one write, and that a miss
-// still gets its answer (from its own goroutine) after them.
-func TestServeFramesAnswersTogether(t *testing.T) {
+// newFramesPool returns a Pool serving the group "scores", whose Getter
+// answers "v:"+key.
+func newFramesPool(t *testing.T) (*group.Group, *Pool) {
+	t.Helper()
 	reg := group.NewRegistry()
 	g, err := reg.NewGroupWithConfig(group.Config{Name: "scores", HotProbability: -1,
 		Getter: group.GetterFunc(func(_ context.Context, key string) ([]byte, error) { return []byte("v:" + key), nil })})
@@ -117,6 +117,36 @@ func TestServeFramesAnswersTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
+	return g, p
+}
+
+// serveFramesUntil has p serve the frames in, which arrive in one piece,
+// and keeps the stream open until n writes were made (or 5 s passed): its
+// end would cancel the misses still loading. It returns the connection.
+func serveFramesUntil(p *Pool, in []byte, n int) *recConn {
+	conn := &recConn{}
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write(in)
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			conn.mu.Lock()
+			done := len(conn.writes) >= n
+			conn.mu.Unlock()
+			if done {
+				break
+			}
+		}
+		pw.Close()
+	}()
+	p.serveFrames(conn, bufio.NewReader(pr), "test")
+	return conn
+}
+
+// TestServeFramesAnswersTogether checks that frames that arrive together
+// and are answered from memory are answered in one write, and that a miss
+// still gets its answer (from its own goroutine) after them.
+func TestServeFramesAnswersTogether(t *testing.T) {
+	g, p := newFramesPool(t)
 	var in []byte
 	for id, key := range []string{"a", "b", "c", "d", "e"} {
 		if _, err := g.Get(context.Background(), key); err != nil { // cached now
@@ -126,23 +156,7 @@ func TestServeFramesAnswersTogether(t *testing.T) {
 	}
 	in = append(in, frame(streamGet, 5, 1000, &pb.GetRequest{Group: "scores", Key: "miss"})...)
 
-	// The frames come in one piece; the stream stays open until the miss
-	// is answered (its end would cancel the miss).
-	conn := &recConn{}
-	pr, pw := io.Pipe()
-	go func() {
-		_, _ = pw.Write(in)
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			conn.mu.Lock()
-			n := len(conn.writes)
-			conn.mu.Unlock()
-			if n >= 2 {
-				break
-			}
-		}
-		pw.Close()
-	}()
-	p.serveFrames(conn, bufio.NewReader(pr), "test")
+	conn := serveFramesUntil(p, in, 2)
 	conn.mu.Lock()
 	defer conn.mu.Unlock()
 	if len(conn.writes) != 2 {
@@ -169,17 +183,7 @@ func TestServeFramesAnswersTogether(t *testing.T) {
 // inside it), not once more for having been tried on the stream's reader
 // first: main_gets counts what clients asked.
 func TestStreamMissCountsOneLookup(t *testing.T) {
-	reg := group.NewRegistry()
-	g, err := reg.NewGroupWithConfig(group.Config{Name: "scores", HotProbability: -1,
-		Getter: group.GetterFunc(func(_ context.Context, key string) ([]byte, error) { return []byte("v:" + key), nil })})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := New("http://127.0.0.1:1", Config{Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
+	g, p := newFramesPool(t)
 	gets := func() int64 { return g.CacheStats(group.MainCache).Gets }
 
 	before := gets()
@@ -188,22 +192,8 @@ func TestStreamMissCountsOneLookup(t *testing.T) {
 	}
 	want := gets() - before
 
-	conn := &recConn{}
-	pr, pw := io.Pipe()
-	go func() {
-		_, _ = pw.Write(frame(streamGet, 1, 1000, &pb.GetRequest{Group: "scores", Key: "x"}))
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			conn.mu.Lock()
-			n := len(conn.writes)
-			conn.mu.Unlock()
-			if n >= 1 {
-				break
-			}
-		}
-		pw.Close()
-	}()
 	before = gets()
-	p.serveFrames(conn, bufio.NewReader(pr), "test")
+	serveFramesUntil(p, frame(streamGet, 1, 1000, &pb.GetRequest{Group: "scores", Key: "x"}), 1)
 	if got := gets() - before; got != want {
 		t.Errorf("a streamed miss counted %d main-cache gets, ServeGet's %d", got, want)
 	}
