@@ -122,8 +122,10 @@ type Group struct {
 	HotTTL Duration
 
 	// HotProbability ("hot_probability") is the chance that a value
-	// fetched from its owner is kept as a hot copy; nil selects the group's
-	// default (0.1), 0 turns hot copies off and 1 keeps every one.
+	// fetched from its owner is kept as a hot copy (one fetched again within
+	// hot_ttl is kept anyway, unless hot_on_repeat is false); nil selects
+	// the group's default (0.1), 0 turns hot copies off and 1 keeps every
+	// one.
 	HotProbability *float64
 
 	// HotOnRepeat ("hot_on_repeat") keeps a hot copy of every value fetched

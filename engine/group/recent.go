@@ -13,8 +13,8 @@ const (
 
 	// fetchedBits is the size of each bitset of the recentKeys that track
 	// the keys fetched from peers: 64 KiB each, so that a node fetching
-	// some 100k keys from its peers within a HotTTL mistakes about one key
-	// in six for one fetched before.
+	// some 100k keys from its peers within a HotTTL mistakes one key in six
+	// (one in three, with both sets full) for one fetched before.
 	fetchedBits = 1 << 19
 )
 
