@@ -304,6 +304,12 @@ type change struct {
 func (c *cache) modify(key string, fn func(old ByteView, expire time.Time, ok bool) change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Made before fn decides, not when it puts: a remove that finds the
+	// cache unmade, and so skips the lock, then ran before fn, and fn sees
+	// whatever the remover marked before it (fill refuses a key a DEL
+	// marked; TestFillRacingDelete). Made only when the put came, a FILL
+	// that passed its check could put after such a DEL's remove.
+	c.lruLocked()
 	old, expire, live, _ := c.lookupLocked(key)
 	if !live {
 		old, expire = ByteView{}, time.Time{}
