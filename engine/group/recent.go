@@ -77,13 +77,7 @@ func (s *recentKeys) bit(key string) (word int, mask uint64) {
 }
 
 // mark records key at now.
-func (s *recentKeys) mark(key string, now time.Time) {
-	w, m := s.bit(key)
-	s.mu.Lock()
-	s.rotateLocked(now)
-	s.cur[w] |= m
-	s.mu.Unlock()
-}
+func (s *recentKeys) mark(key string, now time.Time) { s.markSeen(key, now) }
 
 // seen reports whether key may have been marked within the last one to
 // two periods before now.
