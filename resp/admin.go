@@ -39,7 +39,7 @@ func (h *handler) flushall(cl *client, args [][]byte) {
 		return
 	}
 	groups := h.cfg.Registry.Groups()
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	errs := make([]error, len(groups))
 	var wg sync.WaitGroup
@@ -95,7 +95,7 @@ func (h *handler) rcacheFlush(cl *client, args [][]byte) {
 		cl.w.Simple("OK")
 		return
 	}
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	if err := g.FlushAll(ctx); err != nil {
 		ferr := &flushError{group: g.Name(), failed: 1, total: 1, err: err}

@@ -36,6 +36,10 @@ type client struct {
 
 	last *command // the top-level command run last, which exec tries first
 	run  getRun   // the run of pipelined GETs being served (pipeline.go)
+
+	ctxs  []commandCtx // the rest of the block commandContext carves from
+	clock time.Time    // when the commands being run started (started); zero: read it again
+	keys  keyArena     // copies of the keys commands keep (splitKey)
 }
 
 // newClient returns the state of a new connection, which speaks RESP2 until

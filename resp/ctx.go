@@ -16,6 +16,7 @@ import (
 // A commandCtx is safe for concurrent use: MGET's goroutines share one.
 type commandCtx struct {
 	h        *handler
+	cl       *client // nil in tests; its clock is read again after a wait
 	deadline time.Time
 
 	once   sync.Once          // builds ctx, or sets it to h.ended if end comes first
@@ -23,12 +24,44 @@ type commandCtx struct {
 	cancel context.CancelFunc // likewise; nil when ctx is h.ended
 }
 
-// commandContext returns the context for one command's calls into the
-// engine: the server's base context, bounded by CommandTimeout. The command
-// calls end once it has replied.
-func (h *handler) commandContext() *commandCtx {
-	return &commandCtx{h: h, deadline: h.now().Add(h.cfg.CommandTimeout)}
+// commandContext returns the context for one command of cl's calls into
+// the engine: the server's base context, bounded by CommandTimeout. The
+// command calls end once it has replied. It is carved from a block of
+// ctxBlock that cl holds, so that most commands allocate none: a context is
+// never reused, since a load the command started may keep it (for its
+// values) after the command ended. cl may be nil (one allocation then).
+func (h *handler) commandContext(cl *client) *commandCtx {
+	var c *commandCtx
+	if cl == nil {
+		c = new(commandCtx)
+	} else {
+		if len(cl.ctxs) == 0 {
+			cl.ctxs = make([]commandCtx, ctxBlock)
+		}
+		c, cl.ctxs = &cl.ctxs[0], cl.ctxs[1:]
+	}
+	c.h, c.cl, c.deadline = h, cl, cl.started(h).Add(h.cfg.CommandTimeout)
+	return c
 }
+
+// started returns when the command about to run started, for its deadline:
+// when the server read it, or when the command before it in the pipeline
+// ended if that one waited on something (built its context). Commands read
+// together that wait on nothing run back to back, within microseconds, so
+// they share one reading of the clock. cl may be nil: now, then.
+func (cl *client) started(h *handler) time.Time {
+	if cl == nil {
+		return h.now()
+	}
+	if cl.clock.IsZero() {
+		cl.clock = h.now()
+	}
+	return cl.clock
+}
+
+// ctxBlock is how many commandCtx a client allocates at once. A block lives
+// as long as any of its contexts is kept.
+const ctxBlock = 16
 
 // built returns the context c stands for, building it the first time.
 func (c *commandCtx) built() context.Context {
@@ -53,7 +86,8 @@ func (c *commandCtx) Err() error { return c.built().Err() }
 // inside, so that deriving costs no goroutine.
 func (c *commandCtx) Value(key any) any { return c.built().Value(key) }
 
-// end releases the context once the command has replied. A context not
+// end releases the context once the command has replied, on the
+// connection's goroutine. A context not
 // built by then never will be: from now on c is h.ended, already done. (A
 // load the command started goes on under context.WithoutCancel, which
 // asks c only for values.)
@@ -61,5 +95,8 @@ func (c *commandCtx) end() {
 	c.once.Do(func() { c.ctx = c.h.ended })
 	if c.cancel != nil {
 		c.cancel()
+		if c.cl != nil {
+			c.cl.clock = time.Time{} // the command may have waited
+		}
 	}
 }

@@ -29,7 +29,7 @@ func (h *handler) get(cl *client, args [][]byte) {
 		return
 	}
 	key := string(raw)
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	v, err := g.Get(ctx, key)
 	if err != nil {
@@ -50,7 +50,7 @@ func (h *handler) mget(cl *client, args [][]byte) {
 	// GetMany per group.
 	run := &cl.run
 	run.keys = append(run.keys[:0], args[1:]...)
-	ctx := h.fetchGets(run)
+	ctx := h.fetchGets(cl)
 	defer func() {
 		if ctx != nil {
 			ctx.end()
@@ -86,7 +86,7 @@ func (h *handler) set(cl *client, args [][]byte) {
 		cl.w.Error(string(errSyntax))
 		return
 	}
-	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1], &cl.keys)
 	var ttl time.Duration
 	var past bool
 	if o.when != nil {
@@ -96,7 +96,7 @@ func (h *handler) set(cl *client, args [][]byte) {
 			return
 		}
 	}
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	if past {
 		h.setExpired(ctx, cl, g, key, args[2], o)
@@ -178,14 +178,14 @@ func (h *handler) mset(cl *client, args [][]byte) {
 	}
 	pairs := make([]pair, 0, len(args)/2)
 	for i := 1; i < len(args); i += 2 {
-		g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[i])
+		g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[i], &cl.keys)
 		if key == "" {
 			cl.w.Error(string(errEmptyKey))
 			return
 		}
 		pairs = append(pairs, pair{g, key})
 	}
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	// A key repeated in one MSET takes its last value, as in Redis; the
 	// distinct keys are set in parallel, since each may live on another node.
@@ -223,13 +223,13 @@ func (h *handler) exists(cl *client, args [][]byte) {
 // another node, and replies with how many it answered true for. A key that
 // cannot exist ("scores:") counts as false.
 func (h *handler) countKeys(cl *client, keys [][]byte, op func(*group.Group, context.Context, string) (bool, error)) {
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	var n atomic.Int64
 	errs := make([]error, len(keys))
 	var wg sync.WaitGroup
 	for i, raw := range keys {
-		g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw)
+		g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw, &cl.keys)
 		if key == "" {
 			continue
 		}
@@ -252,12 +252,12 @@ func (h *handler) countKeys(cl *client, keys [][]byte, op func(*group.Group, con
 // getdel: GETDEL key. It loads the value as GET does, then deletes the key
 // at its owner: the next GET loads it again from the origin.
 func (h *handler) getdel(cl *client, args [][]byte) {
-	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1], &cl.keys)
 	if key == "" {
 		cl.w.Null()
 		return
 	}
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	v, err := g.GetDel(ctx, key)
 	if err != nil {
@@ -270,12 +270,12 @@ func (h *handler) getdel(cl *client, args [][]byte) {
 // strlen: STRLEN key. It loads the value like GET; a key with no value has
 // length 0.
 func (h *handler) strlen(cl *client, args [][]byte) {
-	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1], &cl.keys)
 	if key == "" {
 		cl.w.Int(0)
 		return
 	}
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	v, err := g.Get(ctx, key)
 	switch {
@@ -320,8 +320,8 @@ func (h *handler) decrby(cl *client, args [][]byte) {
 // incrBy adds delta to the integer under the client key raw and replies
 // with the result.
 func (h *handler) incrBy(cl *client, raw []byte, delta int64) {
-	g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw)
-	ctx := h.commandContext()
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, raw, &cl.keys)
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	n, err := g.IncrBy(ctx, key, delta)
 	if err != nil {

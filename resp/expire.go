@@ -145,7 +145,7 @@ func (h *handler) getex(cl *client, args [][]byte) {
 		cl.w.Error(string(errSyntax))
 		return
 	}
-	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1], &cl.keys)
 	if key == "" {
 		cl.w.Null()
 		return
@@ -156,7 +156,7 @@ func (h *handler) getex(cl *client, args [][]byte) {
 	if o.when != nil {
 		ttl, past, bad = o.lifetime(g.Config().Now(), "getex")
 	}
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	var v group.ByteView
 	var err error
@@ -262,7 +262,7 @@ func (h *handler) expireGeneric(cl *client, args [][]byte, cmd string, seconds, 
 		}
 		n *= 1000
 	}
-	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1], &cl.keys)
 	nowMs := g.Config().Now().UnixMilli()
 	when := n // the Unix time in milliseconds
 	if !abs {
@@ -280,7 +280,7 @@ func (h *handler) expireGeneric(cl *client, args [][]byte, cmd string, seconds, 
 	if when > nowMs {
 		ttl = msLifetime(when - nowMs)
 	}
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	set, err := expireKey(ctx, g, key, ttl, f)
 	if err != nil {
@@ -324,12 +324,12 @@ func expireKey(ctx context.Context, g *group.Group, key string, ttl time.Duratio
 // persist: PERSIST key. 1 when the key lost its expiry, 0 when it had none
 // or is not cached at its owner.
 func (h *handler) persist(cl *client, args [][]byte) {
-	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1], &cl.keys)
 	if key == "" {
 		cl.w.Int(0)
 		return
 	}
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	done, err := g.Persist(ctx, key)
 	if err != nil {
@@ -356,12 +356,12 @@ func (h *handler) pexpiretime(cl *client, args [][]byte) { h.ttlGeneric(cl, args
 // expires, or else the time it has left (abs: the Unix time it expires at),
 // in milliseconds or in seconds rounded to the nearest ((ms+500)/1000).
 func (h *handler) ttlGeneric(cl *client, args [][]byte, ms, abs bool) {
-	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1])
+	g, key := splitKey(h.cfg.Registry, h.cfg.Default, args[1], &cl.keys)
 	if key == "" {
 		cl.w.Int(-2)
 		return
 	}
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	defer ctx.end()
 	d, err := g.TTL(ctx, key)
 	switch {

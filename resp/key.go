@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"unsafe"
 
 	"github.com/rcache/rcache/engine/group"
 )
@@ -15,10 +16,10 @@ import (
 // redis-benchmark's "key:000000001234", or def's own name) is the whole
 // string in def.
 //
-// raw is copied: the key returned does not alias it.
-func splitKey(reg *group.Registry, def *group.Group, raw []byte) (*group.Group, string) {
+// raw is copied, into a: the key returned does not alias it.
+func splitKey(reg *group.Registry, def *group.Group, raw []byte, a *keyArena) (*group.Group, string) {
 	g, key := splitKeyBytes(reg, def, raw)
-	return g, string(key)
+	return g, a.copy(key)
 }
 
 // splitKeyBytes is splitKey without the copy: the key it returns aliases
@@ -30,4 +31,32 @@ func splitKeyBytes(reg *group.Registry, def *group.Group, raw []byte) (*group.Gr
 		}
 	}
 	return def, raw
+}
+
+// keyArena hands out copies of keys carved from blocks of keyBlockSize
+// bytes, so that a command that must keep its key (a SET, a DEL: the
+// engine, a peer's request or a load may hold it after the command) costs
+// no allocation of its own for it. Bytes once handed out are never written
+// again; a block lives as long as any key carved from it. A connection has
+// one, and uses it from its own goroutine only.
+type keyArena struct {
+	block []byte // the rest of the current block, empty when none
+}
+
+// keyBlockSize is the size of an arena's blocks; a key longer than an
+// eighth of it is copied on its own, so a block wastes little at its end.
+const keyBlockSize = 1 << 10
+
+// copy returns a string with the bytes of b, which it does not alias.
+func (a *keyArena) copy(b []byte) string {
+	if len(b) == 0 || len(b) > keyBlockSize/8 {
+		return string(b)
+	}
+	if len(a.block) < len(b) {
+		a.block = make([]byte, keyBlockSize)
+	}
+	n := copy(a.block, b)
+	s := unsafe.String(&a.block[0], n)
+	a.block = a.block[n:]
+	return s
 }

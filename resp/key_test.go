@@ -27,7 +27,7 @@ func TestSplitKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.rationale, func(t *testing.T) {
 			raw := []byte(tt.raw)
-			g, key := splitKey(f.reg, f.def, raw)
+			g, key := splitKey(f.reg, f.def, raw, new(keyArena))
 			if g.Name() != tt.group || key != tt.key {
 				t.Errorf("splitKey(%q) = %s, %q; want %s, %q", tt.raw, g.Name(), key, tt.group, tt.key)
 			}
@@ -48,7 +48,7 @@ func FuzzSplitKey(f *testing.F) {
 	r := newRegistry(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		in := string(raw)
-		g, key := splitKey(r.reg, r.def, raw)
+		g, key := splitKey(r.reg, r.def, raw, new(keyArena))
 		if g == nil {
 			t.Fatalf("splitKey(%q) returned no group", in)
 		}
@@ -65,4 +65,44 @@ func FuzzSplitKey(f *testing.F) {
 			t.Errorf("splitKey(%q) = %s, %q; they reassemble to %q", in, g.Name(), key, got)
 		}
 	})
+}
+
+func TestKeyArena(t *testing.T) {
+	var a keyArena
+	tests := []struct {
+		key       string
+		rationale string
+	}{
+		{"", "the empty key"},
+		{"k", "one byte"},
+		{string(make([]byte, keyBlockSize/8)), "the longest key carved from a block"},
+		{string(make([]byte, keyBlockSize/8+1)), "a longer key is copied on its own"},
+		{string(make([]byte, 3*keyBlockSize)), "a key longer than a block"},
+	}
+	var kept []string
+	var want []string
+	for round := range 40 { // past several blocks' ends
+		for _, tt := range tests {
+			raw := []byte(tt.key)
+			if len(raw) > 0 {
+				raw[0] = byte(round)
+			}
+			s := a.copy(raw)
+			if s != string(raw) {
+				t.Fatalf("%s: copy = %q, want %q", tt.rationale, s, raw)
+			}
+			for i := range raw {
+				raw[i] = '!' // the argument is borrowed: the copy must not alias it
+			}
+			kept, want = append(kept, s), append(want, string(s))
+		}
+	}
+	for i := range kept {
+		if kept[i] != want[i] {
+			t.Fatalf("copy %d changed after later copies: %q, want %q", i, kept[i], want[i])
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { a.copy([]byte("key:000000001234")) }); n > 0.1 {
+		t.Errorf("copy of a short key: %v allocations, want about 1/%d", n, keyBlockSize/16)
+	}
 }

@@ -96,7 +96,7 @@ func (s *Server) servePipeline(cl *client, cmds [][][]byte) bool {
 // the run. It reports false once the connection is closing.
 func (s *Server) serveGets(cl *client, more bool) bool {
 	run := &cl.run
-	ctx := s.h.fetchGets(run)
+	ctx := s.h.fetchGets(cl)
 	defer func() {
 		if ctx != nil {
 			ctx.end()
@@ -113,10 +113,11 @@ func (s *Server) serveGets(cl *client, more bool) bool {
 	return true
 }
 
-// fetchGets fills run.res for run.keys. It returns the context of the
-// loads, which the caller ends once it has replied, or nil when every key
-// was answered from memory.
-func (h *handler) fetchGets(run *getRun) *commandCtx {
+// fetchGets fills cl.run.res for cl.run.keys. It returns the context of
+// the loads, which the caller ends once it has replied, or nil when every
+// key was answered from memory.
+func (h *handler) fetchGets(cl *client) *commandCtx {
+	run := &cl.run
 	run.res = append(run.res[:0], make([]getResult, len(run.keys))...)
 	run.batches = run.batches[:0]
 	for i, raw := range run.keys {
@@ -137,7 +138,7 @@ func (h *handler) fetchGets(run *getRun) *commandCtx {
 	if len(run.batches) == 0 {
 		return nil
 	}
-	ctx := h.commandContext()
+	ctx := h.commandContext(cl)
 	// The other groups in goroutines, the first one here.
 	var wg sync.WaitGroup
 	for k := 1; k < len(run.batches); k++ {

@@ -273,6 +273,7 @@ func (s *Server) serveConn(cl *client) {
 		if cmds, err = rd.next(); err != nil {
 			break
 		}
+		cl.clock = time.Time{} // these commands start now
 		if !s.servePipeline(cl, cmds) {
 			break
 		}
@@ -323,6 +324,7 @@ func (s *Server) afterReply(cl *client, before int64, more bool) bool {
 			cl.w.w.SetBuffer(pend[:min(before, int64(len(pend)))]) // min: never trust a count to slice
 			cl.closing = closeAfterReply
 		case cl.w.pending >= flushBytes || !more:
+			cl.clock = time.Time{} // a write may block: the next command starts after it
 			if err := cl.w.flush(); err != nil {
 				// The commands still pipelined must not run.
 				s.h.cfg.Logger.Debug("write failed", "client", cl.id, "err", err)

@@ -365,9 +365,15 @@ func (g *Group) invalidatePeers(ctx context.Context, key string, now time.Time) 
 			peers = []PeerGetter{prev}
 		}
 	}
-	if len(peers) == 0 {
-		return
+	if len(peers) > 0 {
+		g.sendDrops(ctx, key, peers)
 	}
+}
+
+// sendDrops tells peers to drop their copies of key, for invalidatePeers.
+// (Apart from it, so that the common write, which tells no one, does not
+// pay for this one's frame.)
+func (g *Group) sendDrops(ctx context.Context, key string, peers []PeerGetter) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.InvalidateTimeout)
 	defer cancel()
 	for _, err := range g.sendAll(ctx, peers, &pb.WriteRequest{Group: g.name, Key: key, Op: pb.WriteRequest_OP_DROP}) {
