@@ -557,8 +557,9 @@ func readBody(br *bufio.Reader, n int64) ([]byte, error) {
 // frameRequest is one well-formed request of a stream.
 type frameRequest struct {
 	g       *group.Group
-	get     *pb.GetRequest     // a streamGet
-	many    *pb.GetManyRequest // a streamGetMany
+	get     *pb.GetRequest      // a streamGet
+	many    *pb.GetManyRequest  // a streamGetMany
+	partial *pb.GetManyResponse // many's keys answered by cached, nil where serve loads
 	timeout time.Duration
 }
 
@@ -598,17 +599,22 @@ func (p *Pool) decodeFrame(op byte, ms int64, body []byte) (req frameRequest, st
 	return req, 0, ""
 }
 
-// cached answers req when that takes no load (Group.ServeGetCached).
-func (req frameRequest) cached() (proto.Message, bool) {
+// cached answers req when that takes no load (Group.ServeGetCached). A
+// batch that needs a load keeps the keys answered, for serve.
+func (req *frameRequest) cached() (proto.Message, bool) {
 	if req.get != nil {
 		return req.g.ServeGetCached(req.get)
 	}
-	return req.g.ServeGetManyCached(req.many)
+	out, ok := req.g.ServeGetManyCached(req.many)
+	if !ok {
+		req.partial = out
+	}
+	return out, ok
 }
 
 // serve answers req under its timeout, loading what it must. A request
 // that runs out of time is answered nil: a 504.
-func (req frameRequest) serve(ctx context.Context) proto.Message {
+func (req *frameRequest) serve(ctx context.Context) proto.Message {
 	ctx, cancel := context.WithTimeout(ctx, req.timeout)
 	defer cancel()
 	if req.get != nil {
@@ -619,7 +625,9 @@ func (req frameRequest) serve(ctx context.Context) proto.Message {
 		}
 		return res
 	}
-	res := req.g.ServeGetMany(ctx, req.many)
+	// cached (ServeGetManyCached) answered the others already.
+	res := req.partial
+	req.g.ServeGetManyLoad(ctx, req.many, res)
 	if batchDeadlinePassed(ctx, res) {
 		return nil
 	}

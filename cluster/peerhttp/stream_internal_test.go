@@ -13,6 +13,7 @@ import (
 
 	"github.com/rcache/rcache/engine/group"
 	"github.com/rcache/rcache/pb"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestStreamWriteHonoursContext checks that a request whose write blocks,
@@ -199,5 +200,43 @@ func TestStreamMissCountsOneLookup(t *testing.T) {
 	}
 	if v, err := g.Get(context.Background(), "x"); err != nil || v.String() != "v:x" {
 		t.Errorf("after the streamed miss, Get(x) = %q, %v; want it loaded", v, err)
+	}
+}
+
+// TestStreamBatchMissCountsOneLookup is TestStreamMissCountsOneLookup for a
+// batch with a hit and a miss: the batch's goroutine loads the miss, and
+// looks up neither key again.
+func TestStreamBatchMissCountsOneLookup(t *testing.T) {
+	g, p := newFramesPool(t)
+	gets := func() int64 { return g.CacheStats(group.MainCache).Gets }
+	for _, key := range []string{"hit1", "hit2"} {
+		if _, err := g.Get(context.Background(), key); err != nil { // cached now
+			t.Fatal(err)
+		}
+	}
+
+	before := gets()
+	res := g.ServeGetMany(context.Background(), &pb.GetManyRequest{Keys: [][]byte{[]byte("hit1"), []byte("y")}})
+	if r := res.GetResults(); len(r) != 2 || string(r[0].GetValue()) != "v:hit1" || string(r[1].GetValue()) != "v:y" {
+		t.Fatalf("ServeGetMany(hit1, y) = %v", res)
+	}
+	want := gets() - before
+
+	before = gets()
+	conn := serveFramesUntil(p, frame(streamGetMany, 1, 1000, &pb.GetManyRequest{Group: "scores", Keys: [][]byte{[]byte("hit2"), []byte("x")}}), 1)
+	if got := gets() - before; got != want {
+		t.Errorf("a streamed batch with a miss counted %d main-cache gets, ServeGetMany's %d", got, want)
+	}
+	conn.mu.Lock()
+	defer conn.mu.Unlock()
+	if len(conn.writes) != 1 || len(conn.writes[0]) < streamAnswerHeader {
+		t.Fatalf("writes %q, want one answer", conn.writes)
+	}
+	var out pb.GetManyResponse
+	if err := proto.Unmarshal(conn.writes[0][streamAnswerHeader:], &out); err != nil {
+		t.Fatal(err)
+	}
+	if r := out.GetResults(); len(r) != 2 || string(r[0].GetValue()) != "v:hit2" || string(r[1].GetValue()) != "v:x" {
+		t.Errorf("streamed GetMany(hit2, x) answered %v, want v:hit2 and v:x", &out)
 	}
 }

@@ -67,53 +67,65 @@ func (g *Group) ServeGetCached(in *pb.GetRequest) (*pb.GetResponse, bool) {
 // ServeGetMany answers a peer's batch request like ServeGet answers each
 // key, loading up to maxBatchLoads missing keys at a time.
 func (g *Group) ServeGetMany(ctx context.Context, in *pb.GetManyRequest) *pb.GetManyResponse {
-	keys := in.GetKeys()
-	out := &pb.GetManyResponse{Results: make([]*pb.GetResponse, len(keys))}
-	sem := make(chan struct{}, maxBatchLoads)
-	var wg sync.WaitGroup
-	for i, key := range keys {
-		req := &pb.GetRequest{Key: string(key), Peek: in.GetPeek()}
-		if res, ok := g.ServeGetCached(req); ok {
-			out.Results[i] = res
-			continue
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			out.Results[i] = g.serveLoad(ctx, req.Key)
-		})
+	out, ok := g.ServeGetManyCached(in)
+	if !ok {
+		g.ServeGetManyLoad(ctx, in, out)
 	}
-	wg.Wait()
 	return out
 }
 
-// ServeGetManyCached answers in as ServeGetMany does when every key is
-// answered from memory (see ServeGetCached); otherwise it reports false
-// and counts nothing.
+// ServeGetManyCached answers the keys of in that take no load, as
+// ServeGetCached answers one (and counts them). It reports whether that was
+// every key; if not, the answer's other results are nil, and
+// ServeGetManyLoad fills them: a server can thus answer a batch of hits at
+// once, and hand only a batch with a miss to a goroutine of its own, which
+// looks no key up twice.
 func (g *Group) ServeGetManyCached(in *pb.GetManyRequest) (*pb.GetManyResponse, bool) {
 	keys := in.GetKeys()
 	out := &pb.GetManyResponse{Results: make([]*pb.GetResponse, len(keys))}
+	all := true
+	now := g.cfg.Now()
 	for i, key := range keys {
 		k := string(key)
 		if k == "" {
 			out.Results[i] = &pb.GetResponse{NotFound: true}
+			g.Stats.ServerRequests.Add(1)
 			continue
 		}
 		if !in.GetPeek() {
-			g.shared.mark(k, g.cfg.Now())
+			g.shared.mark(k, now) // before the lookup, as in ServeGetCached
 		}
-		v, exp, ok := g.mainCache.get(k)
-		switch {
+		switch v, exp, ok := g.mainCache.get(k); {
 		case ok:
 			out.Results[i] = g.response(entry{view: v, expire: exp}, nil)
 		case in.GetPeek():
 			out.Results[i] = &pb.GetResponse{NotFound: true}
 		default:
-			return nil, false
+			all = false
+			continue
 		}
+		g.Stats.ServerRequests.Add(1)
 	}
-	g.Stats.ServerRequests.Add(int64(len(keys)))
-	return out, true
+	return out, all
+}
+
+// ServeGetManyLoad fills the results of out, ServeGetManyCached's answer to
+// in, that it left nil: it loads those keys here, up to maxBatchLoads at a
+// time.
+func (g *Group) ServeGetManyLoad(ctx context.Context, in *pb.GetManyRequest, out *pb.GetManyResponse) {
+	sem := make(chan struct{}, maxBatchLoads)
+	var wg sync.WaitGroup
+	for i, key := range in.GetKeys() {
+		if out.Results[i] != nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out.Results[i] = g.serveLoad(ctx, string(key))
+		})
+	}
+	wg.Wait()
 }
 
 // maxBatchLoads bounds the loads one ServeGetMany runs at once.
