@@ -52,6 +52,10 @@ type frameWriter struct {
 	timeout time.Duration
 	expire  func(error)
 	timer   *time.Timer // runs expire; armed while a write is under way
+	// start, if not nil, runs the goroutine the rest is left to: one that
+	// Pool.Close waits for (streamSet.start). It reports false when the
+	// Pool is closing; the caller then writes the rest itself.
+	start func(func()) bool
 
 	mu      sync.Mutex // guards buf, spare, writing and err
 	written sync.Cond  // on mu; broadcast after each write
@@ -152,12 +156,20 @@ func (fw *frameWriter) writeOut(rounds int) error {
 			// It ends when nothing waits, or when the write fails (the
 			// timer's expire, or Pool.Close, closes the connection), and
 			// then tells expire, as no caller will hear of it.
-			go func() {
+			rest := func() {
 				if err := fw.writeOut(-1); err != nil {
 					fw.expire(err)
 				}
-			}()
-			return nil
+			}
+			if fw.start == nil {
+				go rest()
+				return nil
+			}
+			if fw.start(rest) {
+				return nil
+			}
+			rounds = -1 // closing: write the rest here, on a connection that is closing too
+			continue
 		}
 		b := fw.buf
 		fw.buf = fw.spare[:0]

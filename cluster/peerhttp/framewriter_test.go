@@ -141,6 +141,56 @@ func TestFrameWriterHandsOff(t *testing.T) {
 	}
 }
 
+// TestFrameWriterHandOffClosing checks that the rest of a caller's writes
+// goes to a goroutine its Pool counts in (start), and that when the Pool is
+// closing, so that none may start, the caller writes the rest itself
+// rather than leave a goroutine behind Close.
+func TestFrameWriterHandOffClosing(t *testing.T) {
+	for _, closing := range []bool{false, true} {
+		w := newGateWriter(true)
+		fw := newFrameWriter(w, 0, clientRounds, time.Minute, func(error) {})
+		started := 0
+		fw.start = func(f func()) bool {
+			started++
+			if closing {
+				return false
+			}
+			go f()
+			return true
+		}
+		done := make(chan error)
+		go func() { done <- fw.send(bg, nil, []byte("a"), true) }()
+		<-w.started // "a" is being written
+		if err := fw.send(bg, nil, []byte("b"), true); err != nil {
+			t.Fatal(err)
+		}
+		w.release <- struct{}{}
+		<-w.started // "b" is being written, by a goroutine or by a's caller
+		select {
+		case err := <-done:
+			if closing {
+				t.Errorf("closing: the first send returned (%v) before writing the rest", err)
+			}
+		case <-time.After(100 * time.Millisecond):
+			if !closing {
+				t.Errorf("the first send did not return while another goroutine wrote the rest")
+			}
+		}
+		w.release <- struct{}{}
+		if closing {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, want := strings.Join(w.waitWrites(t, 2), "|"), "a|b"; got != want {
+			t.Errorf("closing %v: writes %q, want %q", closing, got, want)
+		}
+		if started != 1 {
+			t.Errorf("closing %v: start called %d times, want 1", closing, started)
+		}
+	}
+}
+
 // TestFrameWriterBusy checks that a client's frameWriter refuses a frame
 // past its limit while a write is under way, and still takes one that fits.
 func TestFrameWriterBusy(t *testing.T) {

@@ -219,12 +219,8 @@ func (c *peer) stream(now time.Time) *clientStream {
 		st.fail(errors.New("idle"))
 		c.st, st = nil, nil
 	}
-	if st == nil && !c.dialing && now.After(c.noStreamUntil) && c.pool.streams.add() {
-		c.dialing = true
-		go func() {
-			defer c.pool.streams.done()
-			c.dial()
-		}()
+	if st == nil && !c.dialing && now.After(c.noStreamUntil) {
+		c.dialing = c.pool.streams.start(c.dial)
 	}
 	return st
 }
@@ -252,13 +248,11 @@ func (c *peer) dial() {
 		return
 	}
 	c.st = st
-	if c.pool.streams.add() {
-		go func() {
-			defer c.pool.streams.done()
-			defer c.pool.streams.untrack(st.conn)
-			st.read()
-		}()
-	} else {
+	st.fw.start = c.pool.streams.start
+	if !c.pool.streams.start(func() {
+		defer c.pool.streams.untrack(st.conn)
+		st.read()
+	}) {
 		st.fail(errStreamClosed)
 	}
 }
@@ -389,6 +383,19 @@ func (ss *streamSet) add() bool {
 
 func (ss *streamSet) done() { ss.wg.Done() }
 
+// start runs f on a goroutine counted in, unless the set is closed; it
+// reports whether it did.
+func (ss *streamSet) start(f func()) bool {
+	if !ss.add() {
+		return false
+	}
+	go func() {
+		defer ss.done()
+		f()
+	}()
+	return true
+}
+
 // track registers a stream's connection, unless the set is closed.
 func (ss *streamSet) track(c io.Closer) bool {
 	ss.mu.Lock()
@@ -479,6 +486,7 @@ func (p *Pool) serveFrames(conn net.Conn, br *bufio.Reader, peerName string) {
 	defer cancel()
 	// A write that blocks for ServerWriteTimeout closes the connection.
 	ss := &serverStream{conn: conn, fw: newFrameWriter(conn, 0, serverRounds, ServerWriteTimeout, func(error) { _ = conn.Close() })}
+	ss.fw.start = p.streams.start
 	sem := make(chan struct{}, streamMaxInflight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
