@@ -30,7 +30,10 @@ type WriteRequest_Op int32
 
 const (
 	WriteRequest_OP_UNSPECIFIED WriteRequest_Op = 0
-	// SET stores value under key with ttl_ms (0: no expiry).
+	// SET stores value under key with ttl_ms (0: no expiry), under cond
+	// (NX, XX), returning the value it replaced with get. ttl_ms < 0 says
+	// the value expired as it was written (a past EXAT): the SET applies
+	// as any other, and leaves the key deleted.
 	WriteRequest_OP_SET WriteRequest_Op = 1
 	// DELETE removes key; WriteResponse.count is 1 when it existed.
 	WriteRequest_OP_DELETE WriteRequest_Op = 2

@@ -98,66 +98,17 @@ func (h *handler) set(cl *client, args [][]byte) {
 	}
 	ctx := h.commandContext(cl)
 	defer ctx.end()
-	if past {
-		h.setExpired(ctx, cl, g, key, args[2], o)
-		return
-	}
+	// A past EXAT or PXAT: Redis stores the value with that expiry, so
+	// no later command sees it; the owner applies the SET and deletes the
+	// key in one step (Expired), and the reply is the one SET would send.
 	res, err := g.SetWithOptions(ctx, key, args[2], group.SetOptions{
-		TTL: ttl, KeepTTL: o.kind == keepTTLOpt, NX: o.nx, XX: o.xx, Get: o.get})
+		TTL: ttl, KeepTTL: o.kind == keepTTLOpt, NX: o.nx, XX: o.xx, Get: o.get, Expired: past})
 	switch {
 	case err != nil:
 		h.fail(ctx, cl, err)
 	case o.get && res.HadOld:
 		cl.w.BulkString(res.Old.String())
 	case o.get, !res.Applied:
-		cl.w.Null()
-	default:
-		cl.w.Simple("OK")
-	}
-}
-
-// setExpired runs a SET whose EXAT or PXAT is already past. Redis stores
-// the value with that expiry, so no later command sees it: here the key
-// ends up deleted, and the reply is the one SET would send.
-func (h *handler) setExpired(ctx *commandCtx, cl *client, g *group.Group, key string, value []byte, o setOpts) {
-	if o.get {
-		// Only a write at the owner returns the old value. The value lives
-		// a millisecond, and is deleted at once.
-		// TODO(rcache): a SET of the key by another client that lands
-		// between the two writes is deleted too; an engine write that sets
-		// and expires in one step would close that gap.
-		res, err := g.SetWithOptions(ctx, key, value, group.SetOptions{TTL: time.Nanosecond, NX: o.nx, XX: o.xx, Get: true})
-		if err == nil && res.Applied {
-			_, err = g.Delete(ctx, key)
-		}
-		switch {
-		case err != nil:
-			h.fail(ctx, cl, err)
-		case res.HadOld:
-			cl.w.BulkString(res.Old.String())
-		default:
-			cl.w.Null()
-		}
-		return
-	}
-	var err error
-	refused := false // by NX or XX: the reply is null
-	switch {
-	case o.xx:
-		// Set, if the key exists, then gone: a delete does the same.
-		var removed bool
-		removed, err = g.Delete(ctx, key)
-		refused = !removed
-	case o.nx:
-		// Set, if the key does not exist, then gone: nothing changes.
-		refused, err = g.Exists(ctx, key)
-	default:
-		_, err = g.Delete(ctx, key)
-	}
-	switch {
-	case err != nil:
-		h.fail(ctx, cl, err)
-	case refused:
 		cl.w.Null()
 	default:
 		cl.w.Simple("OK")

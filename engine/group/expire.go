@@ -18,6 +18,12 @@ type SetOptions struct {
 	NX      bool          // set only if the key does not exist
 	XX      bool          // set only if the key exists
 	Get     bool          // return the value the SET replaced
+	// Expired says the value expired as it was written (SET with an EXAT
+	// or PXAT already past, which Redis stores and expires at once): the
+	// SET applies, under NX and XX, and returns the old value with Get, as
+	// any other, and leaves the key deleted, in one step at the owner. TTL
+	// and KeepTTL must be zero.
+	Expired bool
 }
 
 // SetResult is the outcome of SetWithOptions.
@@ -36,6 +42,9 @@ func (g *Group) SetWithOptions(ctx context.Context, key string, value []byte, o 
 	}
 	g.Stats.Writes.Add(1)
 	in := setInput{value: value, ttlMs: ttlMs(o.TTL), keepTTL: o.KeepTTL, get: o.Get}
+	if o.Expired {
+		in.ttlMs, in.keepTTL = -1, false
+	}
 	switch {
 	case o.NX:
 		in.cond = pb.WriteRequest_COND_NX

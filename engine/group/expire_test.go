@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rcache/rcache/engine/group"
+	"github.com/rcache/rcache/pb"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestSetWithOptions walks SET's options through one key, as Redis 7
@@ -32,6 +34,15 @@ func TestSetWithOptions(t *testing.T) {
 		{"KEEPTTL", "c", group.SetOptions{KeepTTL: true, Get: true}, true, "a", true, "c", 10 * time.Second},
 		{"plain SET drops the TTL", "d", group.SetOptions{XX: true}, true, "", false, "d", group.NoExpiry},
 		{"PX", "e", group.SetOptions{TTL: 1500 * time.Millisecond}, true, "", false, "e", 1500 * time.Millisecond},
+		// A past EXAT: the value expires as it is written.
+		{"expired NX on an existing key", "f", group.SetOptions{Expired: true, NX: true, Get: true}, false, "e", true, "e", 1500 * time.Millisecond},
+		{"expired GET deletes", "f", group.SetOptions{Expired: true, Get: true}, true, "e", true, "", 0},
+		{"expired XX on a missing key", "g", group.SetOptions{Expired: true, XX: true}, false, "", false, "", 0},
+		{"expired NX on a missing key", "g", group.SetOptions{Expired: true, NX: true}, true, "", false, "", 0},
+		{"expired GET of a missing key", "g", group.SetOptions{Expired: true, Get: true}, true, "", false, "", 0},
+		{"set again", "h", group.SetOptions{TTL: 1500 * time.Millisecond}, true, "", false, "h", 1500 * time.Millisecond},
+		{"expired plain SET deletes", "i", group.SetOptions{Expired: true}, true, "", false, "", 0},
+		{"PX once more", "e", group.SetOptions{TTL: 1500 * time.Millisecond}, true, "", false, "e", 1500 * time.Millisecond},
 	}
 	for _, s := range steps {
 		res, err := g.SetWithOptions(ctx, "k", []byte(s.value), s.opts)
@@ -169,5 +180,27 @@ func TestGetDelGetEx(t *testing.T) {
 	}
 	if _, err := g.GetDel(ctx, "Kate"); !errors.Is(err, group.ErrNotFound) {
 		t.Errorf("GetDel(Kate) = %v, want ErrNotFound", err)
+	}
+}
+
+// TestSetExpiredAtOwner checks that a SET whose value expired as it was
+// written goes to the key's owner as one write (ttl_ms < 0), with its
+// conditions, rather than a SET and a DELETE another write could fall
+// between.
+func TestSetExpiredAtOwner(t *testing.T) {
+	t.Parallel()
+	owner := &fakePeer{write: func(*pb.WriteRequest) (*pb.WriteResponse, error) {
+		return &pb.WriteResponse{Applied: true, Found: true, Value: []byte("old")}, nil
+	}}
+	g := newTestGroup(t, group.Config{Name: "setexp", Getter: newOrigin(nil)})
+	g.RegisterPeers(ownedBy(owner))
+	res, err := g.SetWithOptions(context.Background(), "k", []byte("v"), group.SetOptions{Expired: true, XX: true, Get: true})
+	if err != nil || !res.Applied || !res.HadOld || res.Old.String() != "old" {
+		t.Fatalf("SetWithOptions(Expired) = %+v, %v; want applied, old value \"old\"", res, err)
+	}
+	w := owner.writes()
+	want := &pb.WriteRequest{Group: "setexp", Key: "k", Op: pb.WriteRequest_OP_SET, Value: []byte("v"), TtlMs: -1, Get: true, Cond: pb.WriteRequest_COND_XX}
+	if len(w) != 1 || !proto.Equal(w[0], want) {
+		t.Errorf("the owner got %v, want the one write %v", w, want)
 	}
 }

@@ -166,6 +166,10 @@ func TestServeWriteOwned(t *testing.T) {
 		{&pb.WriteRequest{Key: "Jack", Op: pb.WriteRequest_OP_DELETE}, &pb.WriteResponse{}, "589"},
 		{&pb.WriteRequest{Key: "Sam", Op: pb.WriteRequest_OP_SET, Value: []byte("x")}, &pb.WriteResponse{Applied: true}, "x"},
 		{&pb.WriteRequest{Key: "Sam", Op: pb.WriteRequest_OP_INCR, Delta: 1}, &pb.WriteResponse{Error: pb.WriteResponse_ERROR_NOT_INTEGER}, "x"},
+		// A SET that expired as it was written (a past EXAT): the old
+		// value back, and the key gone, so the next Get loads it.
+		{&pb.WriteRequest{Key: "Sam", Op: pb.WriteRequest_OP_SET, Value: []byte("y"), TtlMs: -1, Get: true}, &pb.WriteResponse{Applied: true, Found: true, Value: []byte("x")}, "567"},
+		{&pb.WriteRequest{Key: "Sam", Op: pb.WriteRequest_OP_SET, Value: []byte("y"), TtlMs: -1, Cond: pb.WriteRequest_COND_NX}, &pb.WriteResponse{}, "567"},
 	}
 	for _, s := range steps {
 		if got := g.ServeWrite(ctx, s.req); !proto.Equal(got, s.want) {

@@ -167,7 +167,7 @@ func (g *Group) applySet(in *pb.WriteRequest, res *pb.WriteResponse) {
 // setInput is a SET's value and options, as a WriteRequest carries them.
 type setInput struct {
 	value   []byte
-	ttlMs   int64 // > 0: the value expires after ttlMs milliseconds
+	ttlMs   int64 // > 0: the value expires after ttlMs milliseconds; < 0: it expired as written
 	keepTTL bool
 	get     bool
 	cond    pb.WriteRequest_Cond // NX, XX or none
@@ -187,8 +187,12 @@ func (g *Group) setLocal(key string, in setInput, now time.Time) SetResult {
 		// A plain SET needs nothing of the old entry: one index lookup,
 		// and the value is copied once, into the cache's pages.
 		var exp time.Time
-		if in.ttlMs > 0 {
+		switch {
+		case in.ttlMs > 0:
 			exp = now.Add(msDuration(in.ttlMs))
+		case in.ttlMs < 0:
+			g.mainCache.remove(key)
+			return SetResult{Applied: true}
 		}
 		g.mainCache.setBytes(key, in.value, exp)
 		return SetResult{Applied: true}
@@ -203,6 +207,8 @@ func (g *Group) setLocal(key string, in setInput, now time.Time) SetResult {
 		r.Applied = true
 		exp := time.Time{}
 		switch {
+		case in.ttlMs < 0:
+			return change{op: removeEntry}
 		case in.keepTTL:
 			exp = oldExp
 		case in.ttlMs > 0:
