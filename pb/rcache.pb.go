@@ -127,6 +127,9 @@ const (
 	WriteRequest_COND_XX   WriteRequest_Cond = 2
 	WriteRequest_COND_GT   WriteRequest_Cond = 3
 	WriteRequest_COND_LT   WriteRequest_Cond = 4
+	// COND_XX_LT is EXPIRE's XX and LT together: only a key with an
+	// expiry, and only to a sooner one.
+	WriteRequest_COND_XX_LT WriteRequest_Cond = 5
 )
 
 // Enum value maps for WriteRequest_Cond.
@@ -137,13 +140,15 @@ var (
 		2: "COND_XX",
 		3: "COND_GT",
 		4: "COND_LT",
+		5: "COND_XX_LT",
 	}
 	WriteRequest_Cond_value = map[string]int32{
-		"COND_NONE": 0,
-		"COND_NX":   1,
-		"COND_XX":   2,
-		"COND_GT":   3,
-		"COND_LT":   4,
+		"COND_NONE":  0,
+		"COND_NX":    1,
+		"COND_XX":    2,
+		"COND_GT":    3,
+		"COND_LT":    4,
+		"COND_XX_LT": 5,
 	}
 )
 
@@ -735,7 +740,7 @@ const file_rcache_proto_rawDesc = "" +
 	"\x04keys\x18\x02 \x03(\fR\x04keys\x12\x12\n" +
 	"\x04peek\x18\x03 \x01(\bR\x04peek\"@\n" +
 	"\x0fGetManyResponse\x12-\n" +
-	"\aresults\x18\x01 \x03(\v2\x13.rcache.GetResponseR\aresults\"\x8a\x04\n" +
+	"\aresults\x18\x01 \x03(\v2\x13.rcache.GetResponseR\aresults\"\x9a\x04\n" +
 	"\fWriteRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12'\n" +
@@ -762,13 +767,15 @@ const file_rcache_proto_rawDesc = "" +
 	"\tOP_GETDEL\x10\b\x12\f\n" +
 	"\bOP_GETEX\x10\t\x12\v\n" +
 	"\aOP_FILL\x10\n" +
-	"\"I\n" +
+	"\"Y\n" +
 	"\x04Cond\x12\r\n" +
 	"\tCOND_NONE\x10\x00\x12\v\n" +
 	"\aCOND_NX\x10\x01\x12\v\n" +
 	"\aCOND_XX\x10\x02\x12\v\n" +
 	"\aCOND_GT\x10\x03\x12\v\n" +
-	"\aCOND_LT\x10\x04\"\xc2\x02\n" +
+	"\aCOND_LT\x10\x04\x12\x0e\n" +
+	"\n" +
+	"COND_XX_LT\x10\x05\"\xc2\x02\n" +
 	"\rWriteResponse\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x03R\x05count\x12\x1b\n" +
 	"\tint_value\x18\x02 \x01(\x03R\bintValue\x121\n" +

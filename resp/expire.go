@@ -300,19 +300,7 @@ func expireKey(ctx context.Context, g *group.Group, key string, ttl time.Duratio
 		// GT never applies to a key without an expiry, so XX adds nothing.
 		return g.Expire(ctx, key, ttl, group.ExpireGT)
 	case f.lt && f.xx:
-		// TODO(rcache): the engine has no "XX and LT" condition, so this
-		// asks the owner twice: a PERSIST that lands between the TTL and
-		// the Expire lets LT set an expiry that XX would have refused.
-		d, err := g.TTL(ctx, key)
-		switch {
-		case errors.Is(err, group.ErrNotFound):
-			return false, nil
-		case err != nil:
-			return false, err
-		case d == group.NoExpiry:
-			return false, nil
-		}
-		return g.Expire(ctx, key, ttl, group.ExpireLT)
+		return g.Expire(ctx, key, ttl, group.ExpireXXLT)
 	case f.lt:
 		return g.Expire(ctx, key, ttl, group.ExpireLT)
 	case f.xx:

@@ -90,6 +90,7 @@ const (
 	ExpireXX                       // only if the key has an expiry
 	ExpireGT                       // only if the new expiry is later
 	ExpireLT                       // only if the new expiry is sooner
+	ExpireXXLT                     // only if the key has an expiry, and the new one is sooner
 )
 
 // Expire makes key, if cached at its owner, expire after ttl; a ttl of zero

@@ -92,6 +92,9 @@ func TestExpireConditions(t *testing.T) {
 		{"LT sooner", 5 * time.Second, 2 * time.Second, group.ExpireLT, true, 2 * time.Second},
 		{"LT later", 5 * time.Second, 10 * time.Second, group.ExpireLT, false, 5 * time.Second},
 		{"LT without expiry", group.NoExpiry, 10 * time.Second, group.ExpireLT, true, 10 * time.Second},
+		{"XX and LT sooner", 5 * time.Second, 2 * time.Second, group.ExpireXXLT, true, 2 * time.Second},
+		{"XX and LT later", 5 * time.Second, 10 * time.Second, group.ExpireXXLT, false, 5 * time.Second},
+		{"XX and LT without expiry", group.NoExpiry, 10 * time.Second, group.ExpireXXLT, false, group.NoExpiry},
 		{"zero deletes", 5 * time.Second, 0, group.ExpireAlways, true, 0},
 		{"negative deletes", group.NoExpiry, -time.Second, group.ExpireAlways, true, 0},
 	}

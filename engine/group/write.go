@@ -246,6 +246,8 @@ func (g *Group) applyExpire(in *pb.WriteRequest, res *pb.WriteResponse) {
 			ok = !cur.IsZero() && exp.After(cur)
 		case pb.WriteRequest_COND_LT:
 			ok = cur.IsZero() || exp.Before(cur)
+		case pb.WriteRequest_COND_XX_LT:
+			ok = !cur.IsZero() && exp.Before(cur)
 		}
 		if !ok {
 			return change{op: keepEntry}
