@@ -268,17 +268,22 @@ func (s *Server) closed(cl *client, err error) {
 // replies, then reads again.
 func (s *Server) serveConn(cl *client) {
 	rd := newReader(cl.conn, readerMax(s.lim))
+	// With one P, let the other connections' goroutines run before
+	// reading: by the time this one reads again, its client has often
+	// answered the replies just sent, and the read finds the next commands
+	// instead of nothing (a read that returns EAGAIN, a park, a wake by the
+	// netpoller). Under GET load this halved the reads per request and cut
+	// 5-15% of the CPU per request (docs/performance.md, session 5). Not
+	// with more Ps: there a yield wakes an idle P's thread, which made a
+	// lone client's round trip 1.5-2.5 times as long, and under load it
+	// changed nothing measurable.
+	yield := runtime.GOMAXPROCS(0) == 1
 	var err error
 	for {
 		var cmds [][][]byte
-		// Let the other connections' goroutines run before reading: by
-		// the time this one reads again, its client has often answered
-		// the replies just sent, and the read finds the next commands
-		// instead of nothing (a read that returns EAGAIN, a park, a wake
-		// by the netpoller). Under GET load with one P this halved the
-		// reads per request and cut 5-15% of the CPU per request (see
-		// docs/performance.md); alone on the server it costs a yield.
-		runtime.Gosched()
+		if yield {
+			runtime.Gosched()
+		}
 		if cmds, err = rd.next(); err != nil {
 			break
 		}
