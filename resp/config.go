@@ -77,7 +77,9 @@ type Config struct {
 	MaxClients int
 
 	// CommandTimeout bounds how long one command waits on the engine (a
-	// load, a peer). Zero selects 10 seconds.
+	// load, a peer), counted from when the command started: when the
+	// server read it, or, in a pipeline, when the command before it
+	// finished waiting or flushed its replies. Zero selects 10 seconds.
 	CommandTimeout time.Duration
 
 	// MaxBulkBytes is the longest argument a client may send, in bytes,
