@@ -122,8 +122,10 @@ func (c *peer) GetMany(ctx context.Context, in *pb.GetManyRequest) (*pb.GetManyR
 // Write applies a write at the member: POST {base}{group}/{key}.
 func (c *peer) Write(ctx context.Context, in *pb.WriteRequest) (*pb.WriteResponse, error) {
 	out := new(pb.WriteResponse)
-	// The group and key travel in the path, where a key need not be UTF-8.
-	hreq := &pb.WriteRequest{Op: in.GetOp(), Value: in.GetValue(), TtlMs: in.GetTtlMs(), Delta: in.GetDelta()}
+	// The group and key travel in the path, where a key need not be UTF-8;
+	// every other field in the body (TestWriteCarriesEveryField).
+	hreq := &pb.WriteRequest{Op: in.GetOp(), Value: in.GetValue(), TtlMs: in.GetTtlMs(), Delta: in.GetDelta(),
+		Cond: in.GetCond(), Get: in.GetGet(), KeepTtl: in.GetKeepTtl(), Persist: in.GetPersist()}
 	err := c.do(ctx, opWrite, http.MethodPost, in.GetGroup(), in.GetKey(), true, "", nil, hreq, out)
 	if err != nil {
 		op := strings.ToLower(strings.TrimPrefix(in.GetOp().String(), "OP_"))

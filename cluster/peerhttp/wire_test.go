@@ -12,6 +12,7 @@ import (
 
 	"github.com/rcache/rcache/pb"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // recorded is what a fake peer saw of one request.
@@ -139,5 +140,55 @@ func TestSetKeepsClients(t *testing.T) {
 	p.Set("http://a:1", "http://b:1/")
 	if after := p.state.Load().clients["http://b:1"]; after != before {
 		t.Errorf("client of http://b:1 changed across Set")
+	}
+}
+
+// TestWriteCarriesEveryField checks that Write puts every field of its
+// request but the group and key (which travel in the path) in the body: a
+// condition or option left out would make the owner apply a write its
+// sender would have refused (SET NX over an existing key, before this test).
+// Every field is set, so a field added to WriteRequest is covered too.
+func TestWriteCarriesEveryField(t *testing.T) {
+	srv, last := newRecorder(t)
+	p, err := New("http://127.0.0.1:1", Config{DisableStreams: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	p.Set("http://127.0.0.1:1", srv.URL)
+	c := p.state.Load().clients[srv.URL]
+
+	in := &pb.WriteRequest{}
+	m := in.ProtoReflect()
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		switch fd.Kind() {
+		case protoreflect.StringKind:
+			m.Set(fd, protoreflect.ValueOfString(string(fd.Name())))
+		case protoreflect.BytesKind:
+			m.Set(fd, protoreflect.ValueOfBytes([]byte(fd.Name())))
+		case protoreflect.BoolKind:
+			m.Set(fd, protoreflect.ValueOfBool(true))
+		case protoreflect.Int64Kind:
+			m.Set(fd, protoreflect.ValueOfInt64(int64(i+1)))
+		case protoreflect.EnumKind:
+			vals := fd.Enum().Values()
+			m.Set(fd, protoreflect.ValueOfEnum(vals.Get(vals.Len()-1).Number()))
+		default:
+			t.Fatalf("field %s is of kind %v: teach this test to set it", fd.Name(), fd.Kind())
+		}
+	}
+	if _, err := c.Write(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	got := &pb.WriteRequest{}
+	if err := proto.Unmarshal(last().body, got); err != nil {
+		t.Fatal(err)
+	}
+	want := proto.Clone(in).(*pb.WriteRequest)
+	want.Group, want.Key = "", ""
+	if !proto.Equal(got, want) {
+		t.Errorf("body = %v, want every field but group and key: %v", got, want)
 	}
 }
