@@ -170,6 +170,8 @@ func TestServeWriteOwned(t *testing.T) {
 		// value back, and the key gone, so the next Get loads it.
 		{&pb.WriteRequest{Key: "Sam", Op: pb.WriteRequest_OP_SET, Value: []byte("y"), TtlMs: -1, Get: true}, &pb.WriteResponse{Applied: true, Found: true, Value: []byte("x")}, "567"},
 		{&pb.WriteRequest{Key: "Sam", Op: pb.WriteRequest_OP_SET, Value: []byte("y"), TtlMs: -1, Cond: pb.WriteRequest_COND_NX}, &pb.WriteResponse{}, "567"},
+		// A condition this node does not know (from a newer one) refuses.
+		{&pb.WriteRequest{Key: "Tom", Op: pb.WriteRequest_OP_EXPIRE, TtlMs: 1000, Cond: 99}, &pb.WriteResponse{}, "630"},
 	}
 	for _, s := range steps {
 		if got := g.ServeWrite(ctx, s.req); !proto.Equal(got, s.want) {

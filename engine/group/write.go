@@ -248,6 +248,9 @@ func (g *Group) applyExpire(in *pb.WriteRequest, res *pb.WriteResponse) {
 			ok = cur.IsZero() || exp.Before(cur)
 		case pb.WriteRequest_COND_XX_LT:
 			ok = !cur.IsZero() && exp.Before(cur)
+		case pb.WriteRequest_COND_NONE:
+		default:
+			ok = false // a condition from a newer node: refuse rather than guess
 		}
 		if !ok {
 			return change{op: keepEntry}
