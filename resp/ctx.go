@@ -87,10 +87,9 @@ func (c *commandCtx) Err() error { return c.built().Err() }
 func (c *commandCtx) Value(key any) any { return c.built().Value(key) }
 
 // end releases the context once the command has replied, on the
-// connection's goroutine. A context not
-// built by then never will be: from now on c is h.ended, already done. (A
-// load the command started goes on under context.WithoutCancel, which
-// asks c only for values.)
+// connection's goroutine. A context not built by then never will be: from
+// now on c is h.ended, already done. (A load the command started goes on
+// under context.WithoutCancel, which asks c only for values.)
 func (c *commandCtx) end() {
 	c.once.Do(func() { c.ctx = c.h.ended })
 	if c.cancel != nil {
