@@ -16,7 +16,7 @@ import (
 // A commandCtx is safe for concurrent use: MGET's goroutines share one.
 type commandCtx struct {
 	h        *handler
-	cl       *client // nil in tests; its clock is read again after a wait
+	cl       *client // its clock is read again after a wait; nil in tests and once ended
 	deadline time.Time
 
 	once   sync.Once          // builds ctx, or sets it to h.ended if end comes first
@@ -92,10 +92,12 @@ func (c *commandCtx) Value(key any) any { return c.built().Value(key) }
 // under context.WithoutCancel, which asks c only for values.)
 func (c *commandCtx) end() {
 	c.once.Do(func() { c.ctx = c.h.ended })
+	cl := c.cl
+	c.cl = nil // a load that keeps c must not keep the client (only end reads cl)
 	if c.cancel != nil {
 		c.cancel()
-		if c.cl != nil {
-			c.cl.clock = time.Time{} // the command may have waited
+		if cl != nil {
+			cl.clock = time.Time{} // the command may have waited
 		}
 	}
 }

@@ -143,3 +143,16 @@ func TestCommandCtxClock(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandCtxEndDropsClient(t *testing.T) {
+	f := newRegistry(t)
+	h := newHandler(Config{Registry: f.reg, Default: f.def}.withDefaults(), context.Background(), time.Now)
+	cl := h.newClient(nil, redcon.NewWriter(io.Discard))
+	// A load may keep the context after the command; it must not keep the
+	// connection's state with it.
+	ctx := h.commandContext(cl)
+	ctx.end()
+	if ctx.cl != nil {
+		t.Errorf("an ended context still points at its client")
+	}
+}
