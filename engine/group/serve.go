@@ -39,25 +39,31 @@ func (g *Group) serveLoad(ctx context.Context, key string) *pb.GetResponse {
 // counted nothing, when ServeGet would call the Getter; a server can thus
 // answer hits at once and hand only misses to a goroutine of their own.
 func (g *Group) ServeGetCached(in *pb.GetRequest) (*pb.GetResponse, bool) {
-	if in.GetKey() == "" {
+	res, ok := g.serveCachedKey(in.GetKey(), in.GetPeek(), g.cfg.Now())
+	if ok && in.GetTtlOnly() {
+		res.Value = nil
+	}
+	return res, ok
+}
+
+// serveCachedKey is ServeGetCached for one key of a request, at now: the
+// answer from memory, counted, or false, counting nothing.
+func (g *Group) serveCachedKey(key string, peek bool, now time.Time) (*pb.GetResponse, bool) {
+	if key == "" {
 		g.Stats.ServerRequests.Add(1)
 		return &pb.GetResponse{NotFound: true}, true
 	}
-	if !in.GetPeek() {
+	if !peek {
 		// The peer may keep what it gets as a hot copy (or, later, a
 		// negative entry): a write to key must now tell it to drop it.
 		// Before the lookup, so that no write can fall between them.
-		g.shared.mark(in.GetKey(), g.cfg.Now())
+		g.shared.mark(key, now)
 	}
-	if v, exp, ok := g.mainCache.get(in.GetKey()); ok {
+	if v, exp, ok := g.mainCache.get(key); ok {
 		g.Stats.ServerRequests.Add(1)
-		res := g.response(entry{view: v, expire: exp}, nil)
-		if in.GetTtlOnly() {
-			res.Value = nil
-		}
-		return res, true
+		return g.response(entry{view: v, expire: exp}, nil), true
 	}
-	if in.GetPeek() {
+	if peek {
 		g.Stats.ServerRequests.Add(1)
 		return &pb.GetResponse{NotFound: true}, true
 	}
@@ -86,25 +92,8 @@ func (g *Group) ServeGetManyCached(in *pb.GetManyRequest) (*pb.GetManyResponse, 
 	all := true
 	now := g.cfg.Now()
 	for i, key := range keys {
-		k := string(key)
-		if k == "" {
-			out.Results[i] = &pb.GetResponse{NotFound: true}
-			g.Stats.ServerRequests.Add(1)
-			continue
-		}
-		if !in.GetPeek() {
-			g.shared.mark(k, now) // before the lookup, as in ServeGetCached
-		}
-		switch v, exp, ok := g.mainCache.get(k); {
-		case ok:
-			out.Results[i] = g.response(entry{view: v, expire: exp}, nil)
-		case in.GetPeek():
-			out.Results[i] = &pb.GetResponse{NotFound: true}
-		default:
-			all = false
-			continue
-		}
-		g.Stats.ServerRequests.Add(1)
+		res, ok := g.serveCachedKey(string(key), in.GetPeek(), now)
+		out.Results[i], all = res, all && ok
 	}
 	return out, all
 }
