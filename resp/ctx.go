@@ -16,7 +16,7 @@ import (
 // A commandCtx is safe for concurrent use: MGET's goroutines share one.
 type commandCtx struct {
 	h        *handler
-	cl       *client // its clock is read again after a wait; nil in tests and once ended
+	cl       *client // its clock is read again after a wait; nil once ended
 	deadline time.Time
 
 	once   sync.Once          // builds ctx, or sets it to h.ended if end comes first
@@ -29,17 +29,13 @@ type commandCtx struct {
 // command calls end once it has replied. It is carved from a block of
 // ctxBlock that cl holds, so that most commands allocate none: a context is
 // never reused, since a load the command started may keep it (for its
-// values) after the command ended. cl may be nil (one allocation then).
+// values) after the command ended.
 func (h *handler) commandContext(cl *client) *commandCtx {
-	var c *commandCtx
-	if cl == nil {
-		c = new(commandCtx)
-	} else {
-		if len(cl.ctxs) == 0 {
-			cl.ctxs = make([]commandCtx, ctxBlock)
-		}
-		c, cl.ctxs = &cl.ctxs[0], cl.ctxs[1:]
+	if len(cl.ctxs) == 0 {
+		cl.ctxs = make([]commandCtx, ctxBlock)
 	}
+	c := &cl.ctxs[0]
+	cl.ctxs = cl.ctxs[1:]
 	c.h, c.cl, c.deadline = h, cl, cl.started(h).Add(h.cfg.CommandTimeout)
 	return c
 }
@@ -48,11 +44,8 @@ func (h *handler) commandContext(cl *client) *commandCtx {
 // when the server read it, or when the command before it in the pipeline
 // ended if that one waited on something (built its context). Commands read
 // together that wait on nothing run back to back, within microseconds, so
-// they share one reading of the clock. cl may be nil: now, then.
+// they share one reading of the clock.
 func (cl *client) started(h *handler) time.Time {
-	if cl == nil {
-		return h.now()
-	}
 	if cl.clock.IsZero() {
 		cl.clock = h.now()
 	}

@@ -27,7 +27,7 @@ func TestCommandCtxNotBuiltOnHit(t *testing.T) {
 func TestCommandCtxEndedBeforeBuilt(t *testing.T) {
 	f := newRegistry(t)
 	h := newHandler(Config{Registry: f.reg, Default: f.def}.withDefaults(), context.Background(), time.Now)
-	ctx := h.commandContext(nil)
+	ctx := h.commandContext(h.newClient(nil, redcon.NewWriter(io.Discard)))
 	ctx.end()
 	select {
 	case <-ctx.Done():
@@ -44,7 +44,7 @@ func TestCommandCtxDeadline(t *testing.T) {
 		f := newRegistry(t)
 		cfg := Config{Registry: f.reg, Default: f.def, CommandTimeout: time.Second}.withDefaults()
 		h := newHandler(cfg, context.Background(), time.Now)
-		ctx := h.commandContext(nil)
+		ctx := h.commandContext(h.newClient(nil, redcon.NewWriter(io.Discard)))
 		defer ctx.end()
 		if d, ok := ctx.Deadline(); !ok || d != time.Now().Add(time.Second) {
 			t.Errorf("Deadline() = %v, %v; want now+1s", d, ok)
@@ -80,7 +80,7 @@ func TestCommandCtxShutdown(t *testing.T) {
 	f := newRegistry(t)
 	base, stop := context.WithCancelCause(context.Background())
 	h := newHandler(Config{Registry: f.reg, Default: f.def}.withDefaults(), base, time.Now)
-	ctx := h.commandContext(nil)
+	ctx := h.commandContext(h.newClient(nil, redcon.NewWriter(io.Discard)))
 	defer ctx.end()
 	stop(errShutdown)
 	<-ctx.Done()
