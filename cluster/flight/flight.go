@@ -30,7 +30,7 @@ func (p *PanicError) Error() string {
 	return fmt.Sprintf("flight: panic: %v", p.Value)
 }
 
-// Result holds the outcome of a call, as delivered by DoChan.
+// Result holds the outcome of a call, as delivered by DoChan and DoOrJoin.
 type Result struct {
 	// Val is the value fn returned; nil if it panicked or called Goexit.
 	Val any
@@ -57,7 +57,7 @@ type call struct {
 	wg     sync.WaitGroup
 
 	dups  int             // callers that joined after the first; guarded by Group.mu
-	chans []chan<- Result // DoChan callers waiting; guarded by Group.mu
+	chans []chan<- Result // DoChan and DoOrJoin callers waiting; guarded by Group.mu
 }
 
 // Do calls fn and returns its results, making sure that only one call for key
@@ -116,8 +116,33 @@ func (g *Group) DoChan(key string, fn func() (any, error)) <-chan Result {
 	return ch
 }
 
-// Forget makes the next Do or DoChan for key start a new call, even if one is
-// in flight. Callers already waiting keep waiting for the old call.
+// DoOrJoin is Do for a caller that may or may not wait: when no call for
+// key is in flight, it calls fn on the caller's goroutine, as Do does, and
+// returns its Result with a nil channel; otherwise it joins the call in
+// flight, as DoChan does, and returns a channel that receives the Result.
+// So the first caller pays no goroutine and no hand-off, and a caller that
+// would have to wait can still stop waiting. A panic in fn is returned as a
+// *PanicError either way; if fn calls runtime.Goexit, the caller's
+// goroutine exits and the joiners get ErrGoexit.
+func (g *Group) DoOrJoin(key string, fn func() (any, error)) (Result, <-chan Result) {
+	g.mu.Lock()
+	if c, ok := g.m[key]; ok {
+		ch := make(chan Result, 1)
+		c.dups++
+		c.chans = append(c.chans, ch)
+		g.mu.Unlock()
+		return Result{}, ch
+	}
+	c := g.startLocked(key)
+	g.mu.Unlock()
+
+	g.doCall(c, key, fn)
+	return Result{Val: c.val, Err: c.err, Shared: c.shared}, nil
+}
+
+// Forget makes the next Do, DoChan or DoOrJoin for key start a new call,
+// even if one is in flight. Callers already waiting keep waiting for the
+// old call.
 func (g *Group) Forget(key string) {
 	g.mu.Lock()
 	delete(g.m, key)

@@ -77,6 +77,19 @@ func TestOutcomeShared(t *testing.T) {
 		{"DoChan", func(g *flight.Group, fn func() (any, error)) <-chan flight.Result {
 			return g.DoChan("key", fn)
 		}},
+		{"DoOrJoin", func(g *flight.Group, fn func() (any, error)) <-chan flight.Result {
+			out := make(chan flight.Result, 1)
+			go func() {
+				defer close(out) // closed without a value if fn calls Goexit
+				r, ch := g.DoOrJoin("key", fn)
+				if ch != nil {
+					t.Error(`DoOrJoin("key") with no call in flight joined one, want fn run here`)
+					r = <-ch
+				}
+				out <- r
+			}()
+			return out
+		}},
 	}
 	tests := []struct {
 		name    string
@@ -108,14 +121,24 @@ func TestOutcomeShared(t *testing.T) {
 					t.Error("second fn ran while the first was in flight")
 					return nil, nil
 				})
+				_, joiner2 := g.DoOrJoin("key", func() (any, error) {
+					t.Error("third fn ran while the first was in flight")
+					return nil, nil
+				})
+				if joiner2 == nil {
+					t.Fatal(`DoOrJoin("key") with a call in flight returned no channel, want to join it`)
+				}
 				close(release)
 
 				if r := <-joiner; r.Val != tt.want || !tt.wantErr(r.Err) || !r.Shared {
 					t.Errorf(`joiner DoChan("key") = %v, %v, %t, want %v, %s, true`, r.Val, r.Err, r.Shared, tt.want, tt.name)
 				}
+				if r := <-joiner2; r.Val != tt.want || !tt.wantErr(r.Err) || !r.Shared {
+					t.Errorf(`joiner DoOrJoin("key") = %v, %v, %t, want %v, %s, true`, r.Val, r.Err, r.Shared, tt.want, tt.name)
+				}
 				r, ok := <-leader
 				if !ok {
-					if l.name != "Do" || tt.name != "goexit" {
+					if l.name == "DoChan" || tt.name != "goexit" {
 						t.Errorf(`leader %s("key") returned nothing, want %v`, l.name, tt.want)
 					}
 				} else if r.Val != tt.want || !tt.wantErr(r.Err) || !r.Shared {

@@ -62,6 +62,10 @@ var (
 	// passes.
 	errLoadTimeout = fmt.Errorf("load timeout: %w", context.DeadlineExceeded)
 
+	// errOwnerFailed marks a fetch from a key's owner that failed, so that
+	// each caller of the fetch goes on to load the key here (fallbackLoad).
+	errOwnerFailed = errors.New("owner failed")
+
 	// errGetterPanicked is what Config.OnLoad gets for a Getter call that
 	// panicked.
 	errGetterPanicked = errors.New("getter panicked")
@@ -344,7 +348,7 @@ func (g *Group) load(ctx context.Context, key string) (entry, error) {
 	if !ok {
 		return g.loadLocal(ctx, key)
 	}
-	return g.wait(ctx, key, &g.peerLoads, func(ctx context.Context) (entry, error) {
+	e, err := g.waitOwner(ctx, key, func(ctx context.Context) (entry, error) {
 		// The ticket comes before the re-check, so that a write landing
 		// between the re-check and the fetch fences the fetch's result.
 		t := g.fences.begin(key)
@@ -366,10 +370,21 @@ func (g *Group) load(ctx context.Context, key string) (entry, error) {
 			g.fences.end(t, func() { g.keepFromPeer(key, e, err) })
 			return e, err
 		}
+		g.fences.end(t, nil)
 		g.Stats.PeerErrors.Add(1)
 		g.cfg.Logger.Warn("peer fetch failed, loading locally", "group", g.name, "err", err)
-		return g.fallbackLoad(ctx, t, key)
+		return entry{}, fmt.Errorf("%w: %w", errOwnerFailed, err)
 	})
+	if errors.Is(err, errOwnerFailed) {
+		// The fetch may have run on this caller's goroutine; the Getter,
+		// which need not heed its ctx, runs on a flight's own, so that a
+		// caller can still leave. The callers of the failed fetch join one
+		// fallback, as do the Gets that arrive while it runs.
+		return g.wait(ctx, key, &g.peerLoads, func(ctx context.Context) (entry, error) {
+			return g.fallbackLoad(ctx, g.fences.begin(key), key)
+		})
+	}
+	return e, err
 }
 
 // keepFromPeer keeps what the owner of key answered, as a fetch from a
@@ -402,11 +417,10 @@ func (g *Group) wantHot(key string) bool {
 
 // fallbackLoad calls the Getter for a key whose owner is unreachable and
 // keeps the result only as a short-lived hot copy, so that the owner's copy
-// wins once it is back. The fetch may have used up the load's time (a hung
-// owner), so the fallback gets a budget of its own. It ends t.
+// wins once it is back. It runs in a flight of its own, after the fetch
+// (which may have used up its load's time on a hung owner), so it has a
+// LoadTimeout of its own. It ends t.
 func (g *Group) fallbackLoad(ctx context.Context, t ticket, key string) (entry, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.LoadTimeout)
-	defer cancel()
 	e, err := g.callGetter(ctx, key)
 	g.fences.end(t, func() {
 		if err == nil && g.cfg.HotProbability >= 0 {
@@ -475,13 +489,38 @@ func (g *Group) loadStarted(key string) {
 	}
 }
 
-// wait runs fn for key in flights, detached from ctx and bounded by the
-// load timeout, and waits for its result or for ctx to end.
+// wait runs fn for key in flights on a goroutine of its own, detached from
+// ctx and bounded by the load timeout, and waits for its result or for ctx
+// to end.
 func (g *Group) wait(ctx context.Context, key string, flights *flight.Group, fn func(context.Context) (entry, error)) (entry, error) {
-	ch := flights.DoChan(key, func() (any, error) {
+	return g.await(ctx, key, flights.DoChan(key, g.detached(ctx, fn)))
+}
+
+// waitOwner is wait for a fetch from key's owner, which our peer client
+// bounds by its timeout and ctx: a caller that starts the fetch and would
+// wait at least as long as a load may take (loadsInline) runs it on its own
+// goroutine. A hop then costs no goroutine, no stack growth and one thread
+// hand-off fewer (docs/performance.md, session 6). Such a caller returns
+// when the fetch does, even if ctx is canceled sooner. Every other caller,
+// and every caller that joins a fetch in flight, can leave when ctx ends.
+func (g *Group) waitOwner(ctx context.Context, key string, fn func(context.Context) (entry, error)) (entry, error) {
+	if !g.loadsInline(ctx) {
+		return g.wait(ctx, key, &g.peerLoads, fn)
+	}
+	r, ch := g.peerLoads.DoOrJoin(key, g.detached(ctx, fn))
+	if ch != nil {
+		return g.await(ctx, key, ch)
+	}
+	e, _ := r.Val.(entry)
+	return e, r.Err
+}
+
+// detached returns fn as a flight's function: run under a context detached
+// from ctx, bounded by LoadTimeout, and canceled by Close.
+func (g *Group) detached(ctx context.Context, fn func(context.Context) (entry, error)) func() (any, error) {
+	return func() (any, error) {
 		// Detached: the caller that started the load may leave before it
 		// ends, and the others waiting on it must still get the result.
-		// Close cancels it.
 		base, stop := context.WithCancelCause(context.WithoutCancel(ctx))
 		defer stop(nil)
 		lctx, cancel := context.WithTimeoutCause(base, g.cfg.LoadTimeout, errLoadTimeout)
@@ -491,7 +530,11 @@ func (g *Group) wait(ctx context.Context, key string, flights *flight.Group, fn 
 		}
 		defer g.loads.remove(lctx)
 		return fn(lctx)
-	})
+	}
+}
+
+// await waits for the result of a flight, or for ctx to end.
+func (g *Group) await(ctx context.Context, key string, ch <-chan flight.Result) (entry, error) {
 	select {
 	case r := <-ch:
 		e, _ := r.Val.(entry)
@@ -499,6 +542,19 @@ func (g *Group) wait(ctx context.Context, key string, flights *flight.Group, fn 
 	case <-ctx.Done():
 		return entry{}, fmt.Errorf("group %s: wait for %q: %w", g.name, key, context.Cause(ctx))
 	}
+}
+
+// loadsInline reports whether a caller with ctx may run a fetch on its own
+// goroutine: when ctx has no deadline and can never be canceled, or when
+// its deadline is no earlier than a load's, less 1/64 of LoadTimeout (a
+// caller whose timeout equals LoadTimeout started a little before the
+// fetch, and may wait that much past its deadline). It reads ctx's deadline
+// before its Done channel, which some contexts build only when asked.
+func (g *Group) loadsInline(ctx context.Context) bool {
+	if d, ok := ctx.Deadline(); ok {
+		return !d.Before(time.Now().Add(g.cfg.LoadTimeout - g.cfg.LoadTimeout/64))
+	}
+	return ctx.Done() == nil
 }
 
 // OriginError is an origin failure reported by the peer that owns a key.

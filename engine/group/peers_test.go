@@ -3,7 +3,9 @@ package group_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -403,6 +405,121 @@ func TestPeerDedup(t *testing.T) {
 			t.Errorf("Stats.PeerLoads = %d, want 1", got)
 		}
 	})
+}
+
+// TestOwnerFetchInline checks the fetch a caller runs on its own goroutine
+// (its ctx can wait as long as a load may take): the peer is asked on that
+// goroutine, a joiner whose ctx is canceled still leaves at once, and the
+// fetch goes on to give the first caller its value.
+func TestOwnerFetchInline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		started, release := make(chan struct{}), make(chan struct{})
+		peerG := make(chan uint64, 1)
+		peer := &fakePeer{get: func(*pb.GetRequest) (*pb.GetResponse, error) {
+			peerG <- goroutineID()
+			close(started)
+			<-release
+			return &pb.GetResponse{Value: []byte("630")}, nil
+		}}
+		g := newTestGroup(t, group.Config{Name: "inline", Getter: newOrigin(scores), HotProbability: -1})
+		g.RegisterPeers(ownedBy(peer))
+
+		type result struct {
+			v   group.ByteView
+			err error
+			g   uint64
+		}
+		done1 := make(chan result, 1)
+		go func() {
+			v, err := g.Get(context.Background(), "Tom")
+			done1 <- result{v, err, goroutineID()}
+		}()
+		<-started
+
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		done2 := make(chan error, 1)
+		go func() {
+			_, err := g.Get(ctx2, "Tom")
+			done2 <- err
+		}()
+		synctest.Wait() // caller 2 has joined the fetch
+		cancel2()
+		if err := <-done2; !errors.Is(err, context.Canceled) {
+			t.Errorf("caller 2: Get(%q) error = %v, want one wrapping context.Canceled", "Tom", err)
+		}
+		close(release)
+		r := <-done1
+		if r.err != nil || r.v.String() != "630" {
+			t.Errorf("caller 1: Get(%q) = %q, %v, want %q, <nil>", "Tom", r.v, r.err, "630")
+		}
+		if id := <-peerG; id != r.g {
+			t.Errorf("the peer was asked on goroutine %d, want caller 1's (%d)", id, r.g)
+		}
+		if got := peer.gets.Load(); got != 1 {
+			t.Errorf("the peer was asked %d times, want 1", got)
+		}
+	})
+}
+
+// TestOwnerFailedCallerLeaves checks that the Getter a failed fetch falls
+// back to does not hold the caller that ran the fetch on its own
+// goroutine: a Getter that ignores its ctx cannot keep a caller past its
+// ctx, and the fallback still ends for the caller that waits.
+func TestOwnerFailedCallerLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		started, release := make(chan struct{}), make(chan struct{})
+		g := newTestGroup(t, group.Config{Name: "fallback-leave", HotProbability: -1, Getter: group.GetterFunc(
+			func(context.Context, string) ([]byte, error) {
+				close(started)
+				<-release // ignores its ctx
+				return []byte("630"), nil
+			})})
+		g.RegisterPeers(ownedBy(fixedPeer(nil, errBoom)))
+
+		// A deadline past the load's: this caller runs the fetch itself.
+		ctx1, cancel1 := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel1()
+		done1 := make(chan error, 1)
+		go func() {
+			_, err := g.Get(ctx1, "Tom")
+			done1 <- err
+		}()
+		<-started
+		done2 := make(chan error, 1)
+		go func() {
+			v, err := g.Get(context.Background(), "Tom")
+			if err == nil && v.String() != "630" {
+				err = errors.New("got " + v.String())
+			}
+			done2 <- err
+		}()
+		synctest.Wait() // caller 2 has joined the fallback
+		cancel1()
+		if err := <-done1; !errors.Is(err, context.Canceled) {
+			t.Errorf("caller 1: Get(%q) error = %v, want one wrapping context.Canceled", "Tom", err)
+		}
+		close(release)
+		if err := <-done2; err != nil {
+			t.Errorf("caller 2: Get(%q) = %v, want %q", "Tom", err, "630")
+		}
+		// Caller 2 joined the fallback in flight, not a fetch of its own.
+		if got := g.Stats.PeerErrors.Load(); got != 1 {
+			t.Errorf("Stats.PeerErrors = %d, want 1", got)
+		}
+	})
+}
+
+// goroutineID returns the id of the calling goroutine, from the first line
+// of its stack trace ("goroutine 7 [running]:").
+func goroutineID() uint64 {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	f := strings.Fields(string(buf))
+	if len(f) < 2 {
+		return 0
+	}
+	id, _ := strconv.ParseUint(f[1], 10, 64)
+	return id
 }
 
 // byPrefix returns an owner function that gives a key to the peer named by
