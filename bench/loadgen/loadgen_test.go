@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -68,5 +69,61 @@ func TestReadReply(t *testing.T) {
 				t.Errorf("readReply() at the end = %v, want EOF", err)
 			}
 		})
+	}
+}
+
+// TestRelay sends through a relay to an upper-casing echo server: the
+// replies come back in order, and a client's close reaches the server.
+func TestRelay(t *testing.T) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	closed := make(chan struct{})
+	go func() {
+		c, err := up.Accept()
+		if err != nil {
+			return
+		}
+		defer close(closed)
+		defer c.Close()
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return // the relay passed the client's close on
+			}
+			io.WriteString(c, strings.ToUpper(line))
+		}
+	}()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- serveRelay(ln, up.Addr().String()) }()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	for _, s := range []string{"get a\n", "get b\n"} {
+		io.WriteString(c, s)
+		got, err := r.ReadString('\n')
+		if want := strings.ToUpper(s); got != want || err != nil {
+			t.Errorf("through the relay %q = %q, %v, want %q", s, got, err, want)
+		}
+	}
+	c.Close()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Error("the client's close did not reach the server")
+	}
+	ln.Close()
+	if err := <-served; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("serveRelay after its listener closed = %v, want net.ErrClosed", err)
 	}
 }
