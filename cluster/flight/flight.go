@@ -123,7 +123,8 @@ func (g *Group) DoChan(key string, fn func() (any, error)) <-chan Result {
 // So the first caller pays no goroutine and no hand-off, and a caller that
 // would have to wait can still stop waiting. A panic in fn is returned as a
 // *PanicError either way; if fn calls runtime.Goexit, the caller's
-// goroutine exits and the joiners get ErrGoexit.
+// goroutine exits and the joiners get ErrGoexit. As with Do, fn must not
+// wait on a call for its own key: it would wait on itself.
 func (g *Group) DoOrJoin(key string, fn func() (any, error)) (Result, <-chan Result) {
 	g.mu.Lock()
 	if c, ok := g.m[key]; ok {

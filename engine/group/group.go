@@ -62,10 +62,6 @@ var (
 	// passes.
 	errLoadTimeout = fmt.Errorf("load timeout: %w", context.DeadlineExceeded)
 
-	// errOwnerFailed marks a fetch from a key's owner that failed, so that
-	// each caller of the fetch goes on to load the key here (fallbackLoad).
-	errOwnerFailed = errors.New("owner failed")
-
 	// errGetterPanicked is what Config.OnLoad gets for a Getter call that
 	// panicked.
 	errGetterPanicked = errors.New("getter panicked")
@@ -128,11 +124,14 @@ type Group struct {
 	hotCache  cache
 	negCache  cache // keys known to be missing at the origin, until NegativeTTL
 
-	// peerLoads dedups fetches from owners; localLoads dedups Getter calls.
-	// They are separate so that a local load never waits on the network and
-	// no chain of waits can close into a cycle between nodes.
+	// peerLoads dedups fetches from owners; localLoads dedups Getter calls;
+	// fallbacks dedups the Getter calls for keys whose owner failed. They
+	// are separate so that a local load never waits on the network, no
+	// chain of waits can close into a cycle between nodes, and a caller
+	// that falls back never joins a fetch that may fail in turn.
 	peerLoads  flight.Group
 	localLoads flight.Group
+	fallbacks  flight.Group
 
 	// fences keep loads that started before a write from caching over it.
 	fences fences
@@ -256,7 +255,10 @@ func (g *Group) CacheStats(which CacheType) CacheStats {
 // Get returns the value of key, from memory or by loading it once however
 // many callers ask at the same time. It returns an error wrapping
 // ErrNotFound when the origin has no value. ctx bounds only this caller's
-// wait: the load itself goes on for the others.
+// wait: the load itself goes on for the others. The exception is a caller
+// whose ctx allows as long a wait as a load's (see waitOwner): it fetches
+// from the key's owner itself, and returns when the fetch does, within the
+// peer client's timeout, even if ctx is canceled sooner.
 func (g *Group) Get(ctx context.Context, key string) (ByteView, error) {
 	if key == "" {
 		return ByteView{}, ErrEmptyKey
@@ -373,18 +375,63 @@ func (g *Group) load(ctx context.Context, key string) (entry, error) {
 		g.fences.end(t, nil)
 		g.Stats.PeerErrors.Add(1)
 		g.cfg.Logger.Warn("peer fetch failed, loading locally", "group", g.name, "err", err)
-		return entry{}, fmt.Errorf("%w: %w", errOwnerFailed, err)
+		return entry{}, g.startFallback(ctx, key, err)
 	})
-	if errors.Is(err, errOwnerFailed) {
+	var of *ownerFailed
+	if errors.As(err, &of) {
 		// The fetch may have run on this caller's goroutine; the Getter,
-		// which need not heed its ctx, runs on a flight's own, so that a
-		// caller can still leave. The callers of the failed fetch join one
-		// fallback, as do the Gets that arrive while it runs.
-		return g.wait(ctx, key, &g.peerLoads, func(ctx context.Context) (entry, error) {
-			return g.fallbackLoad(ctx, g.fences.begin(key), key)
-		})
+		// which need not heed its ctx, runs on a goroutine of its own, so
+		// that a caller can still leave (TestOwnerFailedCallerLeaves).
+		select {
+		case <-of.done:
+			return of.e, of.err
+		case <-ctx.Done():
+			return entry{}, fmt.Errorf("group %s: wait for %q: %w", g.name, key, context.Cause(ctx))
+		}
 	}
 	return e, err
+}
+
+// ownerFailed is what every caller of a failed fetch from key's owner gets
+// from the fetch: the fallback load of the key here, which they all wait
+// for. It is an error only to pass through the flight; load never returns
+// it.
+type ownerFailed struct {
+	cause error         // why the fetch failed
+	done  chan struct{} // closed once e and err are set
+	e     entry
+	err   error
+}
+
+func (of *ownerFailed) Error() string { return "owner failed: " + of.cause.Error() }
+
+// startFallback starts the fallback load of key, after its fetch failed
+// with cause, in the fallbacks flight (joining one in flight), and returns
+// the ownerFailed its callers wait on: one Getter call for all of them.
+func (g *Group) startFallback(ctx context.Context, key string, cause error) *ownerFailed {
+	of := &ownerFailed{cause: cause, done: make(chan struct{})}
+	ch := g.fallbacks.DoChan(key, g.detached(ctx, g.fallbackFunc(key)))
+	go func() {
+		r := <-ch
+		of.e, _ = r.Val.(entry)
+		of.err = r.Err
+		close(of.done)
+	}()
+	return of
+}
+
+// fallbackFunc returns the load, for the fallbacks flight, of a key whose
+// owner failed: fallbackLoad, unless a fallback that ended meanwhile left
+// its answer in memory.
+func (g *Group) fallbackFunc(key string) func(context.Context) (entry, error) {
+	return func(ctx context.Context) (entry, error) {
+		t := g.fences.begin(key)
+		if v, ok := g.lookupCache(key); ok {
+			g.fences.end(t, nil)
+			return entry{view: v}, nil
+		}
+		return g.fallbackLoad(ctx, t, key)
+	}
 }
 
 // keepFromPeer keeps what the owner of key answered, as a fetch from a
@@ -496,13 +543,14 @@ func (g *Group) wait(ctx context.Context, key string, flights *flight.Group, fn 
 	return g.await(ctx, key, flights.DoChan(key, g.detached(ctx, fn)))
 }
 
-// waitOwner is wait for a fetch from key's owner, which our peer client
-// bounds by its timeout and ctx: a caller that starts the fetch and would
-// wait at least as long as a load may take (loadsInline) runs it on its own
-// goroutine. A hop then costs no goroutine, no stack growth and one thread
-// hand-off fewer (docs/performance.md, session 6). Such a caller returns
-// when the fetch does, even if ctx is canceled sooner. Every other caller,
-// and every caller that joins a fetch in flight, can leave when ctx ends.
+// waitOwner is wait for a fetch from key's owner, which the peer client
+// bounds by its timeout (the fetch runs under a detached ctx, which Close
+// cancels). A caller that starts the fetch and would wait at least as long
+// as a load may take (loadsInline) runs it on its own goroutine: a hop then
+// costs no goroutine, no stack growth and one thread hand-off fewer
+// (docs/performance.md, session 6). Such a caller returns when the fetch
+// does, even if ctx is canceled sooner. Every other caller, and every
+// caller that joins a fetch in flight, can leave when ctx ends.
 func (g *Group) waitOwner(ctx context.Context, key string, fn func(context.Context) (entry, error)) (entry, error) {
 	if !g.loadsInline(ctx) {
 		return g.wait(ctx, key, &g.peerLoads, fn)
@@ -737,13 +785,14 @@ func (g *Group) getManyFromPeer(ctx context.Context, peer PeerGetter, keys []str
 	g.cfg.Logger.Warn("peer batch fetch failed, loading locally", "group", g.name, "keys", len(idx), "err", err)
 	// The owner just failed: load every key here, in parallel, rather than
 	// asking it again key by key, which could stall a batch for len(idx)
-	// peer timeouts. Each key joins a fetch of it already in flight.
+	// peer timeouts. Each key joins a fallback of it already in flight.
 	var wg sync.WaitGroup
 	for _, i := range idx {
 		wg.Go(func() {
-			e, err := g.wait(ctx, keys[i], &g.peerLoads, func(ctx context.Context) (entry, error) {
+			load := g.fallbackFunc(keys[i])
+			e, err := g.wait(ctx, keys[i], &g.fallbacks, func(ctx context.Context) (entry, error) {
 				g.Stats.LoadsDeduped.Add(1)
-				return g.fallbackLoad(ctx, g.fences.begin(keys[i]), keys[i])
+				return load(ctx)
 			})
 			res[i] = Result{Value: e.view, Err: err}
 		})

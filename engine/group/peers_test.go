@@ -436,7 +436,10 @@ func TestOwnerFetchInline(t *testing.T) {
 		}()
 		<-started
 
-		ctx2, cancel2 := context.WithCancel(context.Background())
+		// A deadline past the load's, as caller 1's: caller 2 would run
+		// a fetch itself, but joins the one in flight.
+		ctx2, cancel2 := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel2()
 		done2 := make(chan error, 1)
 		go func() {
 			_, err := g.Get(ctx2, "Tom")
@@ -468,8 +471,10 @@ func TestOwnerFetchInline(t *testing.T) {
 func TestOwnerFailedCallerLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		started, release := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int64
 		g := newTestGroup(t, group.Config{Name: "fallback-leave", HotProbability: -1, Getter: group.GetterFunc(
 			func(context.Context, string) ([]byte, error) {
+				calls.Add(1)
 				close(started)
 				<-release // ignores its ctx
 				return []byte("630"), nil
@@ -502,9 +507,51 @@ func TestOwnerFailedCallerLeaves(t *testing.T) {
 		if err := <-done2; err != nil {
 			t.Errorf("caller 2: Get(%q) = %v, want %q", "Tom", err, "630")
 		}
-		// Caller 2 joined the fallback in flight, not a fetch of its own.
-		if got := g.Stats.PeerErrors.Load(); got != 1 {
-			t.Errorf("Stats.PeerErrors = %d, want 1", got)
+		// Caller 2's own fetch failed too, and it joined the fallback in
+		// flight rather than calling the Getter again.
+		if got := g.Stats.PeerErrors.Load(); got != 2 {
+			t.Errorf("Stats.PeerErrors = %d, want 2", got)
+		}
+		if got := calls.Load(); got != 1 {
+			t.Errorf("the Getter ran %d times, want 1", got)
+		}
+	})
+}
+
+// TestBatchFallbackBesideFailingFetch has a batch fail while a Get's fetch
+// of one of its keys, from the same failing owner, is in flight: the
+// batch's key falls back to the Getter, rather than joining that fetch and
+// getting its failure, and so does the Get once its fetch fails.
+func TestBatchFallbackBesideFailingFetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		started, release := make(chan struct{}), make(chan struct{})
+		peer := &fakePeer{
+			get: func(*pb.GetRequest) (*pb.GetResponse, error) {
+				close(started)
+				<-release
+				return nil, errBoom
+			},
+			getMany: func(*pb.GetManyRequest) (*pb.GetManyResponse, error) { return nil, errBoom },
+		}
+		g := newTestGroup(t, group.Config{Name: "batch-beside", Getter: newOrigin(scores), HotProbability: -1})
+		g.RegisterPeers(ownedBy(peer))
+
+		done1 := make(chan error, 1)
+		go func() {
+			v, err := g.Get(context.Background(), "Tom")
+			if err == nil && v.String() != "630" {
+				err = errors.New("got " + v.String())
+			}
+			done1 <- err
+		}()
+		<-started
+		res := g.GetMany(context.Background(), []string{"Tom"})
+		if res[0].Err != nil || res[0].Value.String() != "630" {
+			t.Errorf("GetMany(Tom) beside a failing fetch = %q, %v, want %q, <nil>", res[0].Value, res[0].Err, "630")
+		}
+		close(release)
+		if err := <-done1; err != nil {
+			t.Errorf("Get(%q) = %v, want %q", "Tom", err, "630")
 		}
 	})
 }
