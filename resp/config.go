@@ -80,6 +80,9 @@ type Config struct {
 	// load, a peer), counted from when the command started: when the
 	// server read it, or, in a pipeline, when the command before it
 	// finished waiting or flushed its replies. Zero selects 10 seconds.
+	// A command whose timeout is about a group's load timeout or longer
+	// fetches a key owned elsewhere itself (group.Get), bounded by the
+	// load timeout: it may then answer up to 1/64 of that past its own.
 	CommandTimeout time.Duration
 
 	// MaxBulkBytes is the longest argument a client may send, in bytes,
