@@ -25,8 +25,8 @@ const (
 	minFillBytes = 64
 	// maxTailBytes bounds one read from the socket, but in a long
 	// argument, and so the bytes of an incomplete frame a guardConn holds
-	// back (see guardConn.held).
-	maxTailBytes = 16 << 10
+	// back (see guardConn.held): the reader's pipeBufBytes.
+	maxTailBytes = 64 << 10
 )
 
 // The protocol errors, word for word as Redis sends them, except

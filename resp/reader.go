@@ -7,10 +7,20 @@ import (
 )
 
 // readBufBytes is the size a connection's read buffer starts at, and
-// returns to once a long command has been run: Redis's PROTO_IOBUF_LEN, and
-// the guard's maxTailBytes, so that one read can take a pipeline of that
-// many bytes.
+// returns to once a long command has been run or a client stops sending
+// much at a time: Redis's PROTO_IOBUF_LEN.
 const readBufBytes = 16 << 10
+
+// A client whose reads bring pipeBurstBytes or more (half the first
+// buffer) is sending a long pipeline: its reader reads into a buffer of
+// pipeBufBytes, the guard's maxTailBytes, until a read brings less. A
+// pipeline of 16 SETs of 4 KiB then takes 2 reads and 2 writes of replies
+// instead of 6 and 6, and half the CPU (docs/performance.md, session 6);
+// the memory is spent only on the connections doing it.
+const (
+	pipeBurstBytes = readBufBytes / 2
+	pipeBufBytes   = 64 << 10
+)
 
 // parseError is input that the reader cannot parse as commands. The guard
 // refuses such input before the reader sees it, so a parseError means the
@@ -30,6 +40,8 @@ func (e *parseError) Error() string { return "resp: parse command: " + string(e.
 // The buffer starts at readBufBytes. It grows, doubling, when a command
 // does not fit, up to max (the guard's limits keep a command within it),
 // and goes back to the first buffer once the long command has been run.
+// Between commands it is pipeBufBytes while reads bring pipeBurstBytes or
+// more.
 //
 // A reader is not safe for concurrent use; the goroutine serving the
 // connection is its only user.
@@ -39,6 +51,8 @@ type reader struct {
 	start int
 	end   int
 	small []byte // the buffer of readBufBytes, kept while buf is a grown one
+	piped bool   // buf is a buffer of pipeBufBytes, for a long pipeline
+	last  int    // the bytes the last read brought
 	max   int    // the most buf may grow to, in bytes
 	err   error  // what ended the input (a read's error, a parse's), reported after the commands before it
 
@@ -87,6 +101,7 @@ func (r *reader) next() ([][][]byte, error) {
 		}
 		n, err := r.rd.Read(r.buf[r.end:])
 		r.end += n
+		r.last = n
 		r.err = err
 		if n == 0 {
 			if empty++; empty == maxEmptyReads && err == nil {
@@ -104,16 +119,20 @@ func (r *reader) next() ([][][]byte, error) {
 	}
 }
 
-// makeRoom makes room at the end of the buffer for the next read: it
-// returns to the first buffer when everything read has been parsed, moves
-// the start of a command down to the buffer's start, or doubles the buffer
+// makeRoom makes room at the end of the buffer for the next read: when
+// everything read has been parsed, it returns to the first buffer, or
+// takes a pipeline's buffer (see pipeBurstBytes); otherwise it moves the
+// start of a command down to the buffer's start, or doubles the buffer
 // that the start of a command fills.
 func (r *reader) makeRoom() error {
 	switch {
 	case r.start == r.end:
 		r.start, r.end = 0, 0
-		if len(r.buf) > len(r.small) {
+		switch {
+		case r.piped && r.last < pipeBurstBytes, !r.piped && len(r.buf) > len(r.small):
 			r.shrink()
+		case !r.piped && r.last >= pipeBurstBytes && len(r.buf) < pipeBufBytes:
+			r.buf, r.piped = make([]byte, pipeBufBytes), true
 		}
 	case r.end < len(r.buf):
 		// Room after what is pending. (With the guard, which passes on
@@ -127,7 +146,7 @@ func (r *reader) makeRoom() error {
 	default:
 		grown := make([]byte, min(2*len(r.buf), r.max))
 		r.end = copy(grown, r.buf[:r.end])
-		r.buf = grown
+		r.buf, r.piped = grown, false
 	}
 	return nil
 }
@@ -137,7 +156,7 @@ func (r *reader) makeRoom() error {
 // arguments go. Until then, args may refer to it past its length, where an
 // incomplete command was parsed.
 func (r *reader) shrink() {
-	r.buf = r.small
+	r.buf, r.piped = r.small, false
 	if cap(r.p.marks) > 2*keptArgs {
 		r.p.marks = nil
 	}

@@ -230,6 +230,37 @@ func TestReaderBuffer(t *testing.T) {
 	}
 }
 
+// TestReaderPipelineBuffer checks that reads of pipeBurstBytes or more
+// switch the reader to a buffer of pipeBufBytes between commands, and that
+// a short read switches it back.
+func TestReaderPipelineBuffer(t *testing.T) {
+	t.Parallel()
+	burst := strings.Repeat(multibulk("SET", "k", strings.Repeat("v", 4000)), 3) // ~12 KB, whole commands
+	ping := multibulk("PING")
+	rd := newReader(&chunkConn{chunks: byteChunks([]string{burst, burst, burst, ping, ping})}, 1<<20)
+	for i, want := range []struct {
+		cmds int
+		buf  int
+	}{
+		{3, readBufBytes}, // the first burst, in the first buffer
+		{3, pipeBufBytes}, // the second, after a read of a burst
+		{3, pipeBufBytes},
+		{1, pipeBufBytes}, // a short read, after a burst
+		{1, readBufBytes}, // after a short read
+	} {
+		cmds, err := rd.next()
+		if err != nil || len(cmds) != want.cmds {
+			t.Fatalf("next #%d = %d commands, %v; want %d", i+1, len(cmds), err, want.cmds)
+		}
+		if len(rd.buf) != want.buf {
+			t.Errorf("buffer after next #%d = %d bytes, want %d", i+1, len(rd.buf), want.buf)
+		}
+	}
+	if _, err := rd.next(); err != io.EOF {
+		t.Errorf("next at the end = %v, want EOF", err)
+	}
+}
+
 // TestReaderErrorAfterCommands checks that the commands read with an
 // error, or before a command that cannot be parsed, come before it.
 func TestReaderErrorAfterCommands(t *testing.T) {
