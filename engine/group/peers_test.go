@@ -3,6 +3,7 @@ package group_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"strconv"
@@ -440,11 +441,7 @@ func TestOwnerFetchInline(t *testing.T) {
 		// a fetch itself, but joins the one in flight.
 		ctx2, cancel2 := context.WithTimeout(context.Background(), time.Hour)
 		defer cancel2()
-		done2 := make(chan error, 1)
-		go func() {
-			_, err := g.Get(ctx2, "Tom")
-			done2 <- err
-		}()
+		done2 := goGet(g, ctx2, "Tom", "630")
 		synctest.Wait() // caller 2 has joined the fetch
 		cancel2()
 		if err := <-done2; !errors.Is(err, context.Canceled) {
@@ -484,20 +481,9 @@ func TestOwnerFailedCallerLeaves(t *testing.T) {
 		// A deadline past the load's: this caller runs the fetch itself.
 		ctx1, cancel1 := context.WithTimeout(context.Background(), time.Hour)
 		defer cancel1()
-		done1 := make(chan error, 1)
-		go func() {
-			_, err := g.Get(ctx1, "Tom")
-			done1 <- err
-		}()
+		done1 := goGet(g, ctx1, "Tom", "630")
 		<-started
-		done2 := make(chan error, 1)
-		go func() {
-			v, err := g.Get(context.Background(), "Tom")
-			if err == nil && v.String() != "630" {
-				err = errors.New("got " + v.String())
-			}
-			done2 <- err
-		}()
+		done2 := goGet(g, context.Background(), "Tom", "630")
 		synctest.Wait() // caller 2 has joined the fallback
 		cancel1()
 		if err := <-done1; !errors.Is(err, context.Canceled) {
@@ -536,14 +522,7 @@ func TestBatchFallbackBesideFailingFetch(t *testing.T) {
 		g := newTestGroup(t, group.Config{Name: "batch-beside", Getter: newOrigin(scores), HotProbability: -1})
 		g.RegisterPeers(ownedBy(peer))
 
-		done1 := make(chan error, 1)
-		go func() {
-			v, err := g.Get(context.Background(), "Tom")
-			if err == nil && v.String() != "630" {
-				err = errors.New("got " + v.String())
-			}
-			done1 <- err
-		}()
+		done1 := goGet(g, context.Background(), "Tom", "630")
 		<-started
 		res := g.GetMany(context.Background(), []string{"Tom"})
 		if res[0].Err != nil || res[0].Value.String() != "630" {
@@ -554,6 +533,20 @@ func TestBatchFallbackBesideFailingFetch(t *testing.T) {
 			t.Errorf("Get(%q) = %v, want %q", "Tom", err, "630")
 		}
 	})
+}
+
+// goGet runs g.Get(ctx, key) on a goroutine of its own and sends its error
+// on the channel returned, or an error saying what it got instead of want.
+func goGet(g *group.Group, ctx context.Context, key, want string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		v, err := g.Get(ctx, key)
+		if err == nil && v.String() != want {
+			err = fmt.Errorf("got %q", v)
+		}
+		done <- err
+	}()
+	return done
 }
 
 // goroutineID returns the id of the calling goroutine, from the first line
