@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"math"
+	"sync"
 )
 
 // readBufBytes is the size a connection's read buffer starts at, and
@@ -15,8 +16,11 @@ const readBufBytes = 16 << 10
 // buffer) is sending a long pipeline: its reader reads into a buffer of
 // pipeBufBytes, the guard's maxTailBytes, until a read brings less. A
 // pipeline of 16 SETs of 4 KiB then takes 2 reads and 2 writes of replies
-// instead of 6 and 6, and half the CPU (docs/performance.md, session 6);
-// the memory is spent only on the connections doing it.
+// instead of 6 and 6, and about 60% of the CPU (docs/performance.md,
+// session 6). The buffer comes from the server's pool and goes back to it
+// when the reader returns to its first buffer: a pipeline's last read is
+// usually short, and the next pipeline then takes one again without
+// allocating. The memory is spent only on the connections doing it.
 const (
 	pipeBurstBytes = readBufBytes / 2
 	pipeBufBytes   = 64 << 10
@@ -50,11 +54,12 @@ type reader struct {
 	buf   []byte // buf[start:end] is read and not yet parsed: the start of a command
 	start int
 	end   int
-	small []byte // the buffer of readBufBytes, kept while buf is a grown one
-	piped bool   // buf is a buffer of pipeBufBytes, for a long pipeline
-	last  int    // the bytes the last read brought
-	max   int    // the most buf may grow to, in bytes
-	err   error  // what ended the input (a read's error, a parse's), reported after the commands before it
+	small []byte     // the buffer of readBufBytes, kept while buf is a grown one
+	pipes *sync.Pool // of *[]byte of pipeBufBytes, shared by a server's readers; nil: each is made anew
+	pipe  *[]byte    // the pipeline buffer buf is, from pipes; nil when buf is another
+	last  int        // the bytes the last read brought
+	max   int        // the most buf may grow to, in bytes
+	err   error      // what ended the input (a read's error, a parse's), reported after the commands before it
 
 	p    cmdParser  // where the parse of the command at buf[start:] stopped
 	args [][]byte   // the arguments of the commands next returned last, one command after the other
@@ -128,11 +133,12 @@ func (r *reader) makeRoom() error {
 	switch {
 	case r.start == r.end:
 		r.start, r.end = 0, 0
+		piped := r.pipe != nil
 		switch {
-		case r.piped && r.last < pipeBurstBytes, !r.piped && len(r.buf) > len(r.small):
+		case piped && r.last < pipeBurstBytes, !piped && len(r.buf) > len(r.small):
 			r.shrink()
-		case !r.piped && r.last >= pipeBurstBytes && len(r.buf) < pipeBufBytes:
-			r.buf, r.piped = make([]byte, pipeBufBytes), true
+		case !piped && r.last >= pipeBurstBytes:
+			r.takePipe()
 		}
 	case r.end < len(r.buf):
 		// Room after what is pending. (With the guard, which passes on
@@ -146,26 +152,48 @@ func (r *reader) makeRoom() error {
 	default:
 		grown := make([]byte, min(2*len(r.buf), r.max))
 		r.end = copy(grown, r.buf[:r.end])
-		r.buf, r.piped = grown, false
+		// A pipeline buffer is not given back here: args may still
+		// refer to it, and the garbage collector will see when they no
+		// longer do.
+		r.buf, r.pipe = grown, nil
 	}
 	return nil
+}
+
+// takePipe makes a pipeline buffer, from the pool if it holds one, the
+// reader's buffer.
+func (r *reader) takePipe() {
+	if r.pipes != nil {
+		r.pipe, _ = r.pipes.Get().(*[]byte)
+	}
+	if r.pipe == nil {
+		b := make([]byte, pipeBufBytes)
+		r.pipe = &b
+	}
+	r.buf = *r.pipe
 }
 
 // shrink returns to the first buffer, once the commands a grown one held
 // have run, and lets the grown one and the slices of a command with many
 // arguments go. Until then, args may refer to it past its length, where an
 // incomplete command was parsed.
+// A pipeline buffer goes back to the pool, as nothing refers to it any
+// more.
 func (r *reader) shrink() {
-	r.buf, r.piped = r.small, false
+	r.buf = r.small
 	if cap(r.p.marks) > 2*keptArgs {
 		r.p.marks = nil
 	}
 	if cap(r.args) > keptArgs {
 		r.args, r.ends, r.cmds = nil, nil, nil
-		return
+	} else {
+		clear(r.args[:cap(r.args)])
+		clear(r.cmds[:cap(r.cmds)])
 	}
-	clear(r.args[:cap(r.args)])
-	clear(r.cmds[:cap(r.cmds)])
+	if r.pipe != nil && r.pipes != nil {
+		r.pipes.Put(r.pipe)
+	}
+	r.pipe = nil
 }
 
 // parse parses the commands complete in buf[start:end] into cmds, and

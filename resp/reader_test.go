@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 
@@ -258,6 +259,41 @@ func TestReaderPipelineBuffer(t *testing.T) {
 	}
 	if _, err := rd.next(); err != io.EOF {
 		t.Errorf("next at the end = %v, want EOF", err)
+	}
+}
+
+// cycleConn returns its chunks in turn, for ever, each in one Read.
+type cycleConn struct {
+	chunks [][]byte
+	i      int
+}
+
+func (c *cycleConn) Read(p []byte) (int, error) {
+	n := copy(p, c.chunks[c.i%len(c.chunks)])
+	c.i++
+	return n, nil
+}
+
+// TestReaderPipelineBufferReused checks that a client whose pipelines end
+// in a short read (the tail of each pipeline) does not cost its reader a
+// new pipeline buffer for every pipeline: the buffer goes back to the
+// server's pool after the short read and comes out of it for the next
+// burst.
+func TestReaderPipelineBufferReused(t *testing.T) {
+	burst := []byte(strings.Repeat(multibulk("SET", "k", strings.Repeat("v", 4000)), 3))
+	rd := newReader(&cycleConn{chunks: [][]byte{burst, []byte(multibulk("PING"))}}, 1<<20)
+	rd.pipes = new(sync.Pool)
+	for range 4 { // past the first switch, and the slices' growth
+		if _, err := rd.next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		rd.next()
+		rd.next()
+	})
+	if allocs != 0 {
+		t.Errorf("a burst and a short read allocate %v times, want 0", allocs)
 	}
 }
 

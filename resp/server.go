@@ -62,6 +62,10 @@ type Server struct {
 	serveDone chan struct{}        // closed when Serve returns; nil before Serve
 
 	drainOnce sync.Once // closes ln.drained
+
+	// pipeBufs holds the readers' pipeline buffers (*[]byte of
+	// pipeBufBytes) between a connection's bursts, for any connection.
+	pipeBufs sync.Pool
 }
 
 // New returns a Server for cfg, or the reason cfg is invalid.
@@ -268,6 +272,7 @@ func (s *Server) closed(cl *client, err error) {
 // replies, then reads again.
 func (s *Server) serveConn(cl *client) {
 	rd := newReader(cl.conn, readerMax(s.lim))
+	rd.pipes = &s.pipeBufs
 	// With one P, let the other connections' goroutines run before
 	// reading: by the time this one reads again, its client has often
 	// answered the replies just sent, and the read finds the next commands
