@@ -155,6 +155,17 @@ start_redis() {
 	wait_ready "$name"
 }
 
+# start_mapserver NAME PORT: start a Go map behind redcon (loadgen
+# mapserver), the reference for what Go and redcon reach.
+start_mapserver() {
+	local name=$1 port=$2
+	"$bin/loadgen" mapserver -listen "127.0.0.1:$port" >/dev/null 2>"$OUT/$name.log" &
+	pid_of[$name]=$!
+	port_of[$name]=$port
+	pids+=("$!")
+	wait_ready "$name"
+}
+
 # stop NAME...: stop servers and wait for them to exit (SIGKILL after 10s).
 stop() {
 	local name p q keep

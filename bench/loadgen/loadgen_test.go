@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/tidwall/redcon"
 )
 
 func TestAppendKey(t *testing.T) {
@@ -125,5 +127,59 @@ func TestRelay(t *testing.T) {
 	ln.Close()
 	if err := <-served; !errors.Is(err, net.ErrClosed) {
 		t.Errorf("serveRelay after its listener closed = %v, want net.ErrClosed", err)
+	}
+}
+
+// TestMapServer sends each command to the bare map server and reads its
+// whole reply back.
+func TestMapServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := redcon.NewServer("", newMapStore().serve, nil, nil)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() {
+		srv.Close()
+		<-served
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	tests := []struct {
+		cmd  string
+		want string
+	}{
+		{"PING", "+PONG\r\n"},
+		{"GET a", "$-1\r\n"},
+		{"SET a 1", "+OK\r\n"},
+		{"SET b 22", "+OK\r\n"},
+		{"GET a", "$1\r\n1\r\n"},
+		{"MGET a x b", "*3\r\n$1\r\n1\r\n$-1\r\n$2\r\n22\r\n"},
+		{"DBSIZE", ":2\r\n"},
+		{"DEL a", ":1\r\n"},
+		{"DEL a", ":0\r\n"},
+		{"GET", "-ERR wrong number of arguments for 'get' command\r\n"},
+		{"SET a", "-ERR wrong number of arguments for 'set' command\r\n"},
+		{"MGET", "-ERR wrong number of arguments for 'mget' command\r\n"},
+		{"CONFIG GET save", "*0\r\n"},
+		{"NOPE", "-ERR unknown command 'NOPE'\r\n"},
+	}
+	for _, tt := range tests {
+		if _, err := io.WriteString(c, tt.cmd+"\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(tt.want))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(r, got); err != nil || string(got) != tt.want {
+			t.Errorf("%s: reply %q, %v, want %q", tt.cmd, got, err, tt.want)
+		}
+	}
+	if r.Buffered() != 0 {
+		t.Errorf("%d bytes more than the replies", r.Buffered())
 	}
 }

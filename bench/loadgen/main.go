@@ -5,6 +5,7 @@
 //	loadgen fill -addr 127.0.0.1:6380 -keys 100000 -size 64
 //	loadgen latency -addr 127.0.0.1:6380 -keys 100000 -duration 10s
 //	loadgen relay -listen 127.0.0.1:7000 -to 127.0.0.1:6380
+//	loadgen mapserver -listen 127.0.0.1:7001
 //	loadgen ports 3
 //
 // Keys are named as redis-benchmark names them with -r: "key:" and the
@@ -25,8 +26,9 @@ const usage = `usage:
   loadgen fill [flags]      SET key:000000000000 ... key:<keys-1> to values of -size bytes
   loadgen latency [flags]   GET random keys one at a time and print latency percentiles
   loadgen relay [flags]     relay each client connection to a server, both ways
+  loadgen mapserver [flags] serve GET, SET and MGET from a Go map behind redcon
   loadgen ports N           print N free loopback TCP ports, one per line
-Run "loadgen fill -h", "loadgen latency -h" or "loadgen relay -h" for their flags.
+Run "loadgen fill -h", "loadgen latency -h", "loadgen relay -h" or "loadgen mapserver -h" for their flags.
 `
 
 func main() {
@@ -42,6 +44,8 @@ func main() {
 		err = latency(args)
 	case "relay":
 		err = relay(args)
+	case "mapserver":
+		err = mapserver(args)
 	case "ports":
 		err = ports(args)
 	default:
