@@ -98,13 +98,26 @@ func (c *peer) getOne(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, 
 	return out, nil
 }
 
-// GetMany asks the member for several keys in one round trip: POST
-// {base}{group}. At most 65536 keys: with more, GetMany fails without a
-// request.
+// GetMany asks the member for several keys: in one round trip of their
+// own (POST {base}{group}), or, while other requests to the member are in
+// flight, together with other callers' keys (see coalescer). At most
+// 65536 keys: with more, GetMany fails without a request.
 func (c *peer) GetMany(ctx context.Context, in *pb.GetManyRequest) (*pb.GetManyResponse, error) {
 	if len(in.GetKeys()) > maxBatchKeys {
 		return nil, fmt.Errorf("peerhttp: get %d keys of %q from %s: more than %d keys", len(in.GetKeys()), in.GetGroup(), c.base, maxBatchKeys)
 	}
+	if len(in.GetKeys()) == 0 {
+		return c.getMany(ctx, in)
+	}
+	res, err := c.coalesce(ctx, nil, in.GetGroup(), in.GetPeek(), in.GetKeys())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.GetManyResponse{Results: res}, nil
+}
+
+// getMany asks the member for keys in one round trip: POST {base}{group}.
+func (c *peer) getMany(ctx context.Context, in *pb.GetManyRequest) (*pb.GetManyResponse, error) {
 	out := new(pb.GetManyResponse)
 	// Over HTTP the group travels in the path; on a stream, in the body.
 	sreq := &pb.GetManyRequest{Group: in.GetGroup(), Keys: in.GetKeys(), Peek: in.GetPeek()}

@@ -27,14 +27,17 @@ const (
 	coalesceMaxWait = 5 * time.Millisecond
 )
 
-// coalescer merges the Gets to one peer that arrive while its requests are
-// in flight into GetMany requests, so that under load one round trip
-// carries many keys. A Get is sent on its own (no added latency) while
-// fewer than coalesceInflight requests are in flight. Otherwise it joins
-// the last waiting batch, or opens one and becomes its leader. When any
-// request in flight ends, it hands its slot to the oldest waiting batch,
-// whose leader sends it as one GetMany and gives each Get its result; a
-// batch that has waited coalesceMaxWait goes without a slot. So
+// coalescer merges the Gets and GetManys to one peer that arrive while its
+// requests are in flight into GetMany requests, so that under load one
+// round trip carries many keys. (A node serving pipelined GETs for many
+// clients sends each pipeline's few keys of a peer as a GetMany; in one
+// frame each, they cost the peer and this node a write and a read apiece.)
+// A request is sent on its own (no added latency) while fewer than
+// coalesceInflight requests are in flight. Otherwise it joins the last
+// waiting batch, if its keys fit, or opens one and becomes its leader. When
+// any request in flight ends, it hands its slot to the oldest waiting
+// batch, whose leader sends it as one GetMany and gives each caller its
+// results; a batch that has waited coalesceMaxWait goes without a slot. So
 // coalesceInflight requests are in flight to a peer, plus one per
 // coalesceMaxWait while they are slow, and each caller sends at most one
 // request.
@@ -63,33 +66,47 @@ type batch struct {
 
 // getCoalesced is Get with coalescing; see coalescer.
 func (c *peer) getCoalesced(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, error) {
+	res, err := c.coalesce(ctx, in, in.GetGroup(), in.GetPeek(), [][]byte{[]byte(in.GetKey())})
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// coalesce asks the member for keys of group, one answer per key: in a
+// request of their own while fewer than coalesceInflight are in flight
+// (one, the Get asking for them, if not nil; else a GetMany), or else in
+// a batch with other callers' keys; see coalescer. More than maxCoalesce
+// keys go alone.
+func (c *peer) coalesce(ctx context.Context, one *pb.GetRequest, group string, peek bool, keys [][]byte) ([]*pb.GetResponse, error) {
 	co := &c.co
 	co.mu.Lock()
-	if co.inflight < coalesceInflight {
+	if co.inflight < coalesceInflight || len(keys) > maxCoalesce {
 		co.inflight++
 		co.mu.Unlock()
 		defer c.release()
-		return c.getOne(ctx, in)
+		return c.sendAlone(ctx, one, group, peek, keys)
 	}
 	if n := len(co.queue); n > 0 {
 		b := co.queue[n-1]
-		if b.group == in.GetGroup() && b.peek == in.GetPeek() && len(b.keys) < maxCoalesce {
+		if b.group == group && b.peek == peek && len(b.keys)+len(keys) <= maxCoalesce {
 			i := len(b.keys)
-			b.keys = append(b.keys, []byte(in.GetKey()))
+			b.keys = append(b.keys, keys...)
 			co.mu.Unlock()
 			select {
 			case <-b.done:
 			case <-ctx.Done():
-				return nil, fmt.Errorf("peerhttp: get %q from %s: %w", in.GetKey(), c.base, context.Cause(ctx))
+				return nil, fmt.Errorf("peerhttp: %s from %s: %w", describe(group, keys), c.base, context.Cause(ctx))
 			}
 			if b.err != nil {
-				return nil, fmt.Errorf("peerhttp: get %q from %s, in a batch: %w", in.GetKey(), c.base, b.err)
+				return nil, fmt.Errorf("peerhttp: %s from %s, in a batch: %w", describe(group, keys), c.base, b.err)
 			}
-			return b.res.Results[i], nil
+			return b.res.Results[i : i+len(keys)], nil
 		}
 	}
-	b := &batch{group: in.GetGroup(), peek: in.GetPeek(), keys: [][]byte{[]byte(in.GetKey())},
-		turn: make(chan struct{}), done: make(chan struct{})}
+	// Clipped, so that the keys others append go to an array of the
+	// batch's own, not to the rest of the caller's.
+	b := &batch{group: group, peek: peek, keys: slices.Clip(keys), turn: make(chan struct{}), done: make(chan struct{})}
 	co.queue = append(co.queue, b)
 	co.mu.Unlock()
 
@@ -97,20 +114,45 @@ func (c *peer) getCoalesced(ctx context.Context, in *pb.GetRequest) (*pb.GetResp
 	// batch is the others' too, but no longer than coalesceMaxWait.
 	c.awaitTurn(b)
 	defer c.release()
-	if len(b.keys) == 1 {
-		// Nobody joined: a plain Get costs less than a GetMany.
+	if len(b.keys) == len(keys) {
+		// Nobody joined.
 		close(b.done)
-		return c.getOne(ctx, in)
+		return c.sendAlone(ctx, one, group, peek, keys)
 	}
 	// The batch is sent for every caller in it: the leader giving up must
 	// not fail the others, so its cancellation is dropped (send bounds
 	// the request by Config.Timeout).
-	b.res, b.err = c.GetMany(context.WithoutCancel(ctx), &pb.GetManyRequest{Group: b.group, Keys: b.keys, Peek: b.peek})
+	b.res, b.err = c.getMany(context.WithoutCancel(ctx), &pb.GetManyRequest{Group: b.group, Keys: b.keys, Peek: b.peek})
 	close(b.done)
 	if b.err != nil {
-		return nil, fmt.Errorf("peerhttp: get %q from %s, in a batch: %w", in.GetKey(), c.base, b.err)
+		return nil, fmt.Errorf("peerhttp: %s from %s, in a batch: %w", describe(group, keys), c.base, b.err)
 	}
-	return b.res.Results[0], nil
+	return b.res.Results[:len(keys)], nil
+}
+
+// sendAlone asks the member for keys in a request of their own: one, if
+// not nil, else a GetMany.
+func (c *peer) sendAlone(ctx context.Context, one *pb.GetRequest, group string, peek bool, keys [][]byte) ([]*pb.GetResponse, error) {
+	if one != nil {
+		out, err := c.getOne(ctx, one)
+		if err != nil {
+			return nil, err
+		}
+		return []*pb.GetResponse{out}, nil
+	}
+	out, err := c.getMany(ctx, &pb.GetManyRequest{Group: group, Keys: keys, Peek: peek})
+	if err != nil {
+		return nil, err
+	}
+	return out.Results, nil
+}
+
+// describe names a request for keys of group in errors.
+func describe(group string, keys [][]byte) string {
+	if len(keys) == 1 {
+		return fmt.Sprintf("get %q", keys[0])
+	}
+	return fmt.Sprintf("get %d keys of %q", len(keys), group)
 }
 
 // awaitTurn returns when batch b may be sent, holding a slot: given by

@@ -246,3 +246,78 @@ func TestCoalesceMaxWait(t *testing.T) {
 		}
 	})
 }
+
+// TestCoalesceGetMany holds coalesceInflight GETs at the member and checks
+// that GetManys queued behind them go in one GetMany with the queued Gets,
+// each caller getting its own keys' values in its order; that a GetMany
+// nobody joined goes as it came; that one of more than maxCoalesce keys
+// goes at once; and that a batch takes no more than maxCoalesce keys.
+func TestCoalesceGetMany(t *testing.T) {
+	tests := []struct {
+		name    string
+		callers [][]string // one Get per lone key, one GetMany per longer list
+		want    [][]string // the GetManys the member sees
+	}{
+		{"mixed", [][]string{{"a"}, {"b", "c"}, {"d"}, {"e", "f", "g"}}, [][]string{{"a", "b", "c", "d", "e", "f", "g"}}},
+		{"alone", [][]string{{"b", "c"}}, [][]string{{"b", "c"}}},
+		{"two GetManys", [][]string{{"b", "c"}, {"d", "e"}}, [][]string{{"b", "c", "d", "e"}}},
+		{"over maxCoalesce", [][]string{{"a"}, keyRange("big", maxCoalesce+1)}, [][]string{keyRange("big", maxCoalesce+1)}},
+		// The GetMany does not fit in a's batch: it waits in one of its
+		// own, and a, whom nobody joined, goes as a GET.
+		{"full batch", [][]string{{"a"}, keyRange("m", maxCoalesce)}, [][]string{keyRange("m", maxCoalesce)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := &batchMember{gate: make(chan struct{})}
+				c := newBatchPeer(t, m)
+				ctx := context.Background()
+				var wg sync.WaitGroup
+				for i := range coalesceInflight {
+					wg.Go(func() { _, _ = c.Get(ctx, &pb.GetRequest{Group: "g", Key: "held-" + strconv.Itoa(i)}) })
+				}
+				synctest.Wait()
+				for _, keys := range tt.callers {
+					wg.Go(func() {
+						if len(keys) == 1 {
+							res, err := c.Get(ctx, &pb.GetRequest{Group: "g", Key: keys[0]})
+							if err != nil || string(res.GetValue()) != "v:"+keys[0] {
+								t.Errorf("Get(%q) = %q, %v; want %q", keys[0], res.GetValue(), err, "v:"+keys[0])
+							}
+							return
+						}
+						in := &pb.GetManyRequest{Group: "g"}
+						for _, k := range keys {
+							in.Keys = append(in.Keys, []byte(k))
+						}
+						out, err := c.GetMany(ctx, in)
+						if err != nil || len(out.GetResults()) != len(keys) {
+							t.Errorf("GetMany(%q) = %d results, %v; want %d", keys, len(out.GetResults()), err, len(keys))
+							return
+						}
+						for j, k := range keys {
+							if got := string(out.GetResults()[j].GetValue()); got != "v:"+k {
+								t.Errorf("GetMany(%q) result %d = %q, want %q", keys, j, got, "v:"+k)
+							}
+						}
+					})
+					synctest.Wait() // at the member, or queued
+				}
+				close(m.gate)
+				wg.Wait()
+				if !equalBatches(m.batches, tt.want) {
+					t.Errorf("GetManys = %q, want %q", m.batches, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// keyRange returns n keys: prefix-0, prefix-1, ...
+func keyRange(prefix string, n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = prefix + "-" + strconv.Itoa(i)
+	}
+	return keys
+}
