@@ -8,9 +8,11 @@ import (
 	"time"
 )
 
-// fill sets keys 0 … keys-1 (see keyName) to values of size bytes of 'x',
+// fill sets keys 0 … keys-1 (see appendKey) to values of size bytes of 'x',
 // as redis-benchmark's SET writes them, over several pipelined
-// connections. It prints how many keys it set and how fast.
+// connections; with -group G, the keys G:key:… (redis-benchmark's
+// "G:key:__rand_int__"), which rcache keeps in group G. It prints how many
+// keys it set and how fast.
 func fill(args []string) error {
 	fs := flag.NewFlagSet("fill", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:6379", "server `host:port`")
@@ -19,6 +21,7 @@ func fill(args []string) error {
 	size := fs.Int("size", 64, "value size in `bytes`")
 	conns := fs.Int("conns", 4, "connections in parallel")
 	depth := fs.Int("pipeline", 256, "commands per round trip")
+	grp := fs.String("group", "", "put `G:` before every key")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -35,7 +38,7 @@ func fill(args []string) error {
 		if lo >= hi {
 			break
 		}
-		wg.Go(func() { errs[w] = fillRange(*addr, lo, hi, *depth, value) })
+		wg.Go(func() { errs[w] = fillRange(*addr, *grp, lo, hi, *depth, value) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -48,8 +51,9 @@ func fill(args []string) error {
 	return nil
 }
 
-// fillRange sets keys lo … hi-1 over one connection, depth at a time.
-func fillRange(addr string, lo, hi, depth int, value []byte) error {
+// fillRange sets keys lo … hi-1 of group grp ("": none) over one
+// connection, depth at a time.
+func fillRange(addr, grp string, lo, hi, depth int, value []byte) error {
 	c, err := dial(addr)
 	if err != nil {
 		return err
@@ -60,7 +64,11 @@ func fillRange(addr string, lo, hi, depth int, value []byte) error {
 	for i := lo; i < hi; i += depth {
 		n := min(depth, hi-i)
 		for j := range n {
-			key = appendKey(key[:0], i+j)
+			key = key[:0]
+			if grp != "" {
+				key = append(append(key, grp...), ':')
+			}
+			key = appendKey(key, i+j)
 			c.appendCommand(set, key, value)
 		}
 		if err := c.flush(); err != nil {
