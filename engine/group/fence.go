@@ -17,9 +17,9 @@ import (
 // result only if the counter is unchanged, checked and added under one lock
 // so that no write can slip between the check and the add.
 type fences struct {
-	mu    sync.Mutex // guards keys and flush
-	keys  map[string]*fence
-	flush uint64 // bumped by every flush; fences all keys at once
+	mu    sync.Mutex       // guards keys and flush
+	keys  map[string]fence // by value, so that a load allocates no fence
+	flush uint64           // bumped by every flush; fences all keys at once
 
 	// loads counts the loads between begin and end, changed under mu, so
 	// that write can see without the lock that no load needs fencing: a
@@ -45,14 +45,11 @@ func (f *fences) begin(key string) ticket {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.keys == nil {
-		f.keys = make(map[string]*fence)
+		f.keys = make(map[string]fence)
 	}
 	e := f.keys[key]
-	if e == nil {
-		e = &fence{}
-		f.keys[key] = e
-	}
 	e.loads++
+	f.keys[key] = e
 	f.loads.Add(1)
 	return ticket{key: key, writes: e.writes, flush: f.flush}
 }
@@ -70,6 +67,8 @@ func (f *fences) end(t ticket, add func()) bool {
 	}
 	if e.loads--; e.loads == 0 {
 		delete(f.keys, t.key)
+	} else {
+		f.keys[t.key] = e
 	}
 	f.loads.Add(-1)
 	return fresh
@@ -82,8 +81,9 @@ func (f *fences) write(key string) {
 		return // no load in flight, of this key or any other
 	}
 	f.mu.Lock()
-	if e := f.keys[key]; e != nil {
+	if e, ok := f.keys[key]; ok {
 		e.writes++
+		f.keys[key] = e
 	}
 	f.mu.Unlock()
 }
