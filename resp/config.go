@@ -118,7 +118,7 @@ type Config struct {
 	MaxOutputBytes int64
 
 	// WriteTimeout bounds how long the server waits for a client to take
-	// 64 KiB of its replies; zero selects 30 seconds, a negative value
+	// 128 KiB of its replies; zero selects 30 seconds, a negative value
 	// means no bound. A client that does not read its replies, such as
 	// one that pipelines commands and never reads, is closed once the
 	// socket buffers are full and WriteTimeout has passed, and its

@@ -13,8 +13,12 @@ import (
 
 // writeChunkBytes is the most a socketConn writes to the socket under one
 // write deadline: a client must take this much of its replies every
-// WriteTimeout.
-const writeChunkBytes = 64 << 10
+// WriteTimeout. Twice flushBytes, so that the replies of a pipeline, which
+// a connection flushes once flushBytes of them pend, go in one write: at
+// 64 KiB, a pipeline of 16 GETs of 4 KiB values (65.7 KB of replies) took
+// two writes, the second of 208 bytes, and 6-13% more CPU per GET than
+// with one.
+const writeChunkBytes = 2 * flushBytes
 
 // handshakeTimeout bounds a TLS handshake.
 const handshakeTimeout = 10 * time.Second
