@@ -101,7 +101,9 @@ func (c *peer) coalesce(ctx context.Context, one *pb.GetRequest, group string, p
 			if b.err != nil {
 				return nil, fmt.Errorf("peerhttp: %s from %s, in a batch: %w", describe(group, keys), c.base, b.err)
 			}
-			return b.res.Results[i : i+len(keys)], nil
+			// Capped, so that an append by this caller cannot write over
+			// the next caller's results.
+			return b.res.Results[i : i+len(keys) : i+len(keys)], nil
 		}
 	}
 	// Clipped, so that the keys others append go to an array of the
@@ -127,7 +129,7 @@ func (c *peer) coalesce(ctx context.Context, one *pb.GetRequest, group string, p
 	if b.err != nil {
 		return nil, fmt.Errorf("peerhttp: %s from %s, in a batch: %w", describe(group, keys), c.base, b.err)
 	}
-	return b.res.Results[:len(keys)], nil
+	return b.res.Results[:len(keys):len(keys)], nil
 }
 
 // sendAlone asks the member for keys in a request of their own: one, if

@@ -154,7 +154,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.BoolVar(&o.tls.authClient, "tls-auth-clients", false, "require Redis clients to present a certificate signed by --tls-ca")
 	fs.DurationVar(&o.idleTimeout, "timeout", 0, "close a client connection idle for this `duration` (0: never), like Redis's timeout")
 	fs.DurationVar(&o.keepAlive, "tcp-keepalive", 0, "TCP keepalive `period` of client connections (0: 300s; negative: off), like Redis's tcp-keepalive")
-	fs.DurationVar(&o.writeTimeout, "write-timeout", 0, "close a client that takes no 64 KiB of its replies for this `duration` (0: 30s; negative: never)")
+	fs.DurationVar(&o.writeTimeout, "write-timeout", 0, "close a client that takes no 128 KiB of its replies for this `duration` (0: 30s; negative: never)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
