@@ -100,15 +100,14 @@ func (g *Group) Do(key string, fn func() (any, error)) (v any, err error, shared
 // or runtime.Goexit in fn is delivered as a *PanicError or ErrGoexit, never
 // crashing the process.
 func (g *Group) DoChan(key string, fn func() (any, error)) <-chan Result {
-	ch := make(chan Result, 1)
 	g.mu.Lock()
 	if c, ok := g.m[key]; ok {
-		c.dups++
-		c.chans = append(c.chans, ch)
+		ch := c.joinLocked()
 		g.mu.Unlock()
 		return ch
 	}
 	c := g.startLocked(key)
+	ch := make(chan Result, 1)
 	c.chans = append(c.chans, ch)
 	g.mu.Unlock()
 
@@ -128,9 +127,7 @@ func (g *Group) DoChan(key string, fn func() (any, error)) <-chan Result {
 func (g *Group) DoOrJoin(key string, fn func() (any, error)) (Result, <-chan Result) {
 	g.mu.Lock()
 	if c, ok := g.m[key]; ok {
-		ch := make(chan Result, 1)
-		c.dups++
-		c.chans = append(c.chans, ch)
+		ch := c.joinLocked()
 		g.mu.Unlock()
 		return Result{}, ch
 	}
@@ -158,6 +155,15 @@ func (g *Group) startLocked(key string) *call {
 	c.wg.Add(1)
 	g.m[key] = c
 	return c
+}
+
+// joinLocked adds a waiter to c, a call in flight, with g.mu held: the
+// channel that receives its Result.
+func (c *call) joinLocked() chan Result {
+	ch := make(chan Result, 1)
+	c.dups++
+	c.chans = append(c.chans, ch)
+	return ch
 }
 
 // doCall runs fn and releases every waiter of c, however fn ends.
