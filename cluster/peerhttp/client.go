@@ -109,7 +109,7 @@ func (c *peer) GetMany(ctx context.Context, in *pb.GetManyRequest) (*pb.GetManyR
 	if len(in.GetKeys()) == 0 {
 		return c.getMany(ctx, in)
 	}
-	res, err := c.coalesce(ctx, nil, in.GetGroup(), in.GetPeek(), in.GetKeys())
+	res, err := c.coalesce(ctx, nil, in)
 	if err != nil {
 		return nil, err
 	}

@@ -66,26 +66,33 @@ type batch struct {
 
 // getCoalesced is Get with coalescing; see coalescer.
 func (c *peer) getCoalesced(ctx context.Context, in *pb.GetRequest) (*pb.GetResponse, error) {
-	res, err := c.coalesce(ctx, in, in.GetGroup(), in.GetPeek(), [][]byte{[]byte(in.GetKey())})
+	res, err := c.coalesce(ctx, in, nil)
 	if err != nil {
 		return nil, err
 	}
 	return res[0], nil
 }
 
-// coalesce asks the member for keys of group, one answer per key: in a
-// request of their own while fewer than coalesceInflight are in flight
-// (one, the Get asking for them, if not nil; else a GetMany), or else in
-// a batch with other callers' keys; see coalescer. More than maxCoalesce
-// keys go alone.
-func (c *peer) coalesce(ctx context.Context, one *pb.GetRequest, group string, peek bool, keys [][]byte) ([]*pb.GetResponse, error) {
+// coalesce asks the member for the keys of one request, a Get (one) or a
+// GetMany (many, when one is nil), one answer per key: in that request
+// while fewer than coalesceInflight are in flight, or else in a batch with
+// other callers' keys; see coalescer. More than maxCoalesce keys go alone.
+func (c *peer) coalesce(ctx context.Context, one *pb.GetRequest, many *pb.GetManyRequest) ([]*pb.GetResponse, error) {
+	group, peek, keys := many.GetGroup(), many.GetPeek(), many.GetKeys()
+	if one != nil {
+		group, peek, keys = one.GetGroup(), one.GetPeek(), nil
+	}
 	co := &c.co
 	co.mu.Lock()
 	if co.inflight < coalesceInflight || len(keys) > maxCoalesce {
 		co.inflight++
 		co.mu.Unlock()
 		defer c.release()
-		return c.sendAlone(ctx, one, group, peek, keys)
+		return c.sendAlone(ctx, one, many)
+	}
+	if one != nil {
+		// Made only now: a Get sent alone needs no key slice.
+		keys = [][]byte{[]byte(one.GetKey())}
 	}
 	if n := len(co.queue); n > 0 {
 		b := co.queue[n-1]
@@ -119,7 +126,7 @@ func (c *peer) coalesce(ctx context.Context, one *pb.GetRequest, group string, p
 	if len(b.keys) == len(keys) {
 		// Nobody joined.
 		close(b.done)
-		return c.sendAlone(ctx, one, group, peek, keys)
+		return c.sendAlone(ctx, one, many)
 	}
 	// The batch is sent for every caller in it: the leader giving up must
 	// not fail the others, so its cancellation is dropped (send bounds
@@ -132,9 +139,8 @@ func (c *peer) coalesce(ctx context.Context, one *pb.GetRequest, group string, p
 	return b.res.Results[:len(keys):len(keys)], nil
 }
 
-// sendAlone asks the member for keys in a request of their own: one, if
-// not nil, else a GetMany.
-func (c *peer) sendAlone(ctx context.Context, one *pb.GetRequest, group string, peek bool, keys [][]byte) ([]*pb.GetResponse, error) {
+// sendAlone sends one, if not nil, else many, as it is.
+func (c *peer) sendAlone(ctx context.Context, one *pb.GetRequest, many *pb.GetManyRequest) ([]*pb.GetResponse, error) {
 	if one != nil {
 		out, err := c.getOne(ctx, one)
 		if err != nil {
@@ -142,7 +148,7 @@ func (c *peer) sendAlone(ctx context.Context, one *pb.GetRequest, group string, 
 		}
 		return []*pb.GetResponse{out}, nil
 	}
-	out, err := c.getMany(ctx, &pb.GetManyRequest{Group: group, Keys: keys, Peek: peek})
+	out, err := c.getMany(ctx, many)
 	if err != nil {
 		return nil, err
 	}
